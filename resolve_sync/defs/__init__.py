@@ -1,0 +1,1 @@
+"""Dagster wiring: partitions, resources, assets, checks, schedules, sensors. Thin by design."""

@@ -1,0 +1,147 @@
+"""Merchant connections: add, read and list them, with credentials encrypted at rest."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from resolve_sync.connection_keys import make_key, validate_merchant_id, validate_subsidiary_id
+from resolve_sync.store.models import MerchantConnection
+from resolve_sync.store.secrets import Credentials, SecretBox, resolve_references
+
+AUTH_KINDS = ("tba", "oauth2_m2m")
+REQUIRED_CREDENTIALS = {
+    "tba": ("consumer_key", "consumer_secret", "token_id", "token_secret"),
+    "oauth2_m2m": ("client_id", "certificate_id", "private_key_pem"),
+}
+
+
+class ConnectionSettingsError(ValueError):
+    """A connection that cannot be added or found; the message names the merchant and the fix."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Connection:
+    """A connection as the rest of the code sees it: plain data, credentials still encrypted."""
+
+    id: int
+    merchant_id: str
+    partition_key: str
+    netsuite_account_id: str
+    base_url: str | None
+    auth_kind: str
+    subsidiary_id: int | None
+    filter_field_id: str | None
+    account_timezone: str
+    concurrency_limit: int | None
+    enabled: bool
+    bookkeeping_account_ids: dict[str, Any]
+    credentials_encrypted: str = dataclasses.field(repr=False)
+
+    def credentials(self, box: SecretBox) -> Credentials:
+        """Decrypt and resolve environment references; call only where a client is built."""
+        owner = f"merchant {self.merchant_id!r} (connection {self.partition_key})"
+        return resolve_references(box.decrypt(self.credentials_encrypted, owner=owner), owner=owner)
+
+
+def _to_connection(row: MerchantConnection) -> Connection:
+    return Connection(
+        id=row.id,
+        merchant_id=row.merchant_id,
+        partition_key=row.partition_key,
+        netsuite_account_id=row.netsuite_account_id,
+        base_url=row.base_url,
+        auth_kind=row.auth_kind,
+        subsidiary_id=row.subsidiary_id,
+        filter_field_id=row.filter_field_id,
+        account_timezone=row.account_timezone,
+        concurrency_limit=row.concurrency_limit,
+        enabled=row.enabled,
+        bookkeeping_account_ids=dict(row.bookkeeping_account_ids or {}),
+        credentials_encrypted=row.credentials_encrypted,
+    )
+
+
+def add_connection(
+    engine: Engine,
+    box: SecretBox,
+    *,
+    merchant_id: str,
+    netsuite_account_id: str,
+    auth_kind: str,
+    credentials: Mapping[str, Any],
+    subsidiary_id: int | str | None = None,
+    base_url: str | None = None,
+    filter_field_id: str | None = None,
+    account_timezone: str = "America/Los_Angeles",
+    concurrency_limit: int | None = None,
+    enabled: bool = True,
+) -> Connection:
+    validate_merchant_id(merchant_id)
+    subsidiary = validate_subsidiary_id(subsidiary_id)
+    if auth_kind not in AUTH_KINDS:
+        raise ConnectionSettingsError(
+            f"Merchant {merchant_id!r}: auth kind {auth_kind!r} is not one of {AUTH_KINDS}."
+        )
+    missing = [name for name in REQUIRED_CREDENTIALS[auth_kind] if not credentials.get(name)]
+    if missing:
+        raise ConnectionSettingsError(
+            f"Merchant {merchant_id!r}: {auth_kind} credentials need {', '.join(missing)}; "
+            "pass them as flags, environment variables or at the prompt."
+        )
+    key = make_key(merchant_id, subsidiary)
+    with Session(engine) as session, session.begin():
+        if session.scalar(select(MerchantConnection.id).where(MerchantConnection.partition_key == key)):
+            raise ConnectionSettingsError(
+                f"Connection {key} already exists; remove it first or change it in place."
+            )
+        row = MerchantConnection(
+            merchant_id=merchant_id,
+            partition_key=key,
+            netsuite_account_id=netsuite_account_id,
+            base_url=base_url,
+            auth_kind=auth_kind,
+            credentials_encrypted=box.encrypt(credentials),
+            subsidiary_id=subsidiary,
+            filter_field_id=filter_field_id,
+            account_timezone=account_timezone,
+            concurrency_limit=concurrency_limit,
+            enabled=enabled,
+            bookkeeping_account_ids={},
+        )
+        session.add(row)
+        session.flush()
+        return _to_connection(row)
+
+
+def get_connection(engine: Engine, partition_key: str) -> Connection:
+    with Session(engine) as session:
+        row = session.scalar(
+            select(MerchantConnection).where(MerchantConnection.partition_key == partition_key)
+        )
+        if row is None:
+            raise ConnectionSettingsError(
+                f"No connection {partition_key!r}; `resolve-sync connections list` shows the existing ones."
+            )
+        return _to_connection(row)
+
+
+def list_connections(engine: Engine, *, enabled_only: bool = False) -> list[Connection]:
+    query = select(MerchantConnection).order_by(MerchantConnection.partition_key)
+    if enabled_only:
+        query = query.where(MerchantConnection.enabled.is_(True))
+    with Session(engine) as session:
+        return [_to_connection(row) for row in session.scalars(query)]
+
+
+def rotate_credentials(engine: Engine, box: SecretBox) -> int:
+    """Re-encrypt every connection's credentials with the newest key; returns how many were rotated."""
+    with Session(engine) as session, session.begin():
+        rows = list(session.scalars(select(MerchantConnection)))
+        for row in rows:
+            row.credentials_encrypted = box.rotate(row.credentials_encrypted)
+        return len(rows)
