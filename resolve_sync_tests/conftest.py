@@ -103,3 +103,27 @@ def store(empty_store_url: str) -> Iterator[Engine]:
     migrations.upgrade(engine)
     yield engine
     engine.dispose()
+
+
+@pytest.fixture
+def sandbox_server(request: pytest.FixtureRequest):
+    """A sandbox on a free port serving `fixture_dict()` (override with @pytest.mark.sandbox_fixture(...))."""
+    from resolve_sync.sandbox.fixture import parse_fixture
+    from resolve_sync.sandbox.server import SandboxServer
+    from resolve_sync_tests.sandbox_helpers import fixture_dict
+
+    marker = request.node.get_closest_marker("sandbox_fixture")
+    raw = marker.args[0] if marker else fixture_dict()
+    with SandboxServer(parse_fixture(raw)) as server:
+        yield server
+
+
+@pytest.fixture
+def ns(sandbox_server):
+    """An httpx client signed with oauthlib's TBA signer against the sandbox."""
+    import httpx
+
+    from resolve_sync_tests.sandbox_helpers import OAuthlibTBA
+
+    with httpx.Client(base_url=sandbox_server.base_url, auth=OAuthlibTBA(), timeout=30) as client:
+        yield client

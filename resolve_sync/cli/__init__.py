@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from resolve_sync.cli import db_commands, secrets_commands
+from resolve_sync.cli import db_commands, sandbox_commands, secrets_commands
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -14,6 +14,7 @@ def cli() -> None:
 
 cli.add_command(db_commands.db)
 cli.add_command(secrets_commands.secrets)
+cli.add_command(sandbox_commands.sandbox)
 
 
 def main() -> None:

@@ -24,7 +24,13 @@ from resolve_sync.sandbox.fixture import (
     to_local_timestamp,
     validate_record,
 )
-from resolve_sync.sandbox.schema import CUSTOM_FIELD_KINDS, CUSTOM_FIELD_VALUE_TYPES, SQLITE_TYPES, Table, build_tables
+from resolve_sync.sandbox.schema import (
+    CUSTOM_FIELD_KINDS,
+    CUSTOM_FIELD_VALUE_TYPES,
+    SQLITE_TYPES,
+    Table,
+    build_tables,
+)
 
 BATCH = 5000
 KNOWN_CURRENCIES = {
@@ -107,16 +113,24 @@ class SandboxAccount:
         with self._writer() as connection:
             for table in self.tables.values():
                 columns = ", ".join(f'"{name}" {SQLITE_TYPES[kind]}' for name, kind in table.columns.items())
-                key = ", PRIMARY KEY (id)" if "id" in table.columns and table.name != "transactionline" else ""
+                key = (
+                    ", PRIMARY KEY (id)" if "id" in table.columns and table.name != "transactionline" else ""
+                )
                 connection.execute(f'CREATE TABLE "{table.name}" ({columns}{key})')
                 for column in table.indexes:
-                    connection.execute(f'CREATE INDEX "ix_{table.name}_{column}" ON "{table.name}" ("{column}")')
+                    connection.execute(
+                        f'CREATE INDEX "ix_{table.name}_{column}" ON "{table.name}" ("{column}")'
+                    )
                 if table.name == "customer":
                     connection.execute('CREATE INDEX "ix_customer_lmd_id" ON customer (lastmodifieddate, id)')
                 if table.name == "transaction":
-                    connection.execute('CREATE INDEX "ix_transaction_lmd_id" ON "transaction" (lastmodifieddate, id)')
+                    connection.execute(
+                        'CREATE INDEX "ix_transaction_lmd_id" ON "transaction" (lastmodifieddate, id)'
+                    )
             if "transactionline" in self.tables:
-                connection.execute('CREATE UNIQUE INDEX "ux_transactionline" ON transactionline ("transaction", id)')
+                connection.execute(
+                    'CREATE UNIQUE INDEX "ux_transactionline" ON transactionline ("transaction", id)'
+                )
 
     def _load(self, fixture: Fixture) -> None:
         with self._writer():
@@ -166,9 +180,10 @@ class SandboxAccount:
 
     def delete(self, kind: str, record_id: int) -> bool:
         """Delete a customer or invoice the way NetSuite does: gone from its table, listed in deletedrecord."""
-        table, record_type = {"customers": ("customer", "customer"), "invoices": ("transaction", "invoice")}.get(
-            kind, (None, None)
-        )
+        table, record_type = {
+            "customers": ("customer", "customer"),
+            "invoices": ("transaction", "invoice"),
+        }.get(kind, (None, None))
         if table is None:
             raise FixtureError(f"Only customers and invoices can be deleted, not {kind!r}.")
         with self._writer() as connection:
@@ -177,9 +192,11 @@ class SandboxAccount:
                 return False
             connection.execute(f'DELETE FROM "{table}" WHERE id = ?', (record_id,))
             if table == "transaction" and "transactionline" in self.tables:
-                connection.execute("DELETE FROM transactionline WHERE \"transaction\" = ?", (record_id,))
+                connection.execute('DELETE FROM transactionline WHERE "transaction" = ?', (record_id,))
             if table == "customer" and "customersubsidiaryrelationship" in self.tables:
-                connection.execute("DELETE FROM customersubsidiaryrelationship WHERE entity = ?", (record_id,))
+                connection.execute(
+                    "DELETE FROM customersubsidiaryrelationship WHERE entity = ?", (record_id,)
+                )
             connection.execute(
                 "INSERT INTO deletedrecord (recordid, recordtypeid, type, name, deleteddate, context, "
                 "iscustomlist, iscustomrecord) VALUES (?, ?, ?, ?, ?, 'WEBSERVICES', 'F', 'F')",
@@ -254,7 +271,7 @@ class SandboxAccount:
 
     def _upsert_subsidiaries(self, connection: sqlite3.Connection, batch: list[dict], touch: bool) -> None:
         if not self.fixture.oneworld:
-            raise FixtureError("This account has no subsidiaries (\"oneworld\": false).")
+            raise FixtureError('This account has no subsidiaries ("oneworld": false).')
         self._replace(
             connection,
             "subsidiary",
@@ -344,9 +361,11 @@ class SandboxAccount:
             rows.append(row)
         self._replace(connection, "customer", rows)
 
-    def _upsert_customer_subsidiaries(self, connection: sqlite3.Connection, batch: list[dict], touch: bool) -> None:
+    def _upsert_customer_subsidiaries(
+        self, connection: sqlite3.Connection, batch: list[dict], touch: bool
+    ) -> None:
         if not self.fixture.oneworld:
-            raise FixtureError("This account has no subsidiaries (\"oneworld\": false).")
+            raise FixtureError('This account has no subsidiaries ("oneworld": false).')
         for r in batch:
             entity, subsidiary = int(r["entity"]), int(r["subsidiary"])
             primary = to_flag(r.get("isprimarysub", False))
@@ -356,7 +375,8 @@ class SandboxAccount:
             ).fetchone()
             if existing:
                 connection.execute(
-                    "UPDATE customersubsidiaryrelationship SET isprimarysub = ? WHERE id = ?", (primary, existing[0])
+                    "UPDATE customersubsidiaryrelationship SET isprimarysub = ? WHERE id = ?",
+                    (primary, existing[0]),
                 )
             else:
                 connection.execute(
@@ -385,7 +405,9 @@ class SandboxAccount:
                     "exchangerate": _number(r.get("exchangerate", 1), f"{where}.exchangerate"),
                     "foreigntotal": total,
                     "foreignamountunpaid": unpaid,
-                    "foreignamountpaid": None if total is None or unpaid is None else round(total - unpaid, 2),
+                    "foreignamountpaid": None
+                    if total is None or unpaid is None
+                    else round(total - unpaid, 2),
                     "memo": r.get("memo"),
                     "terms": _int_or_none(r.get("terms")),
                     "createddate": self._timestamp(r, "createddate", where, touch=False),

@@ -63,11 +63,17 @@ def admin_routes(sandbox: Sandbox) -> list[Route]:
         if request.method == "POST":
             payload = await body(request)
             if "now" in payload:
-                sandbox.account.clock.set(dt.datetime.fromisoformat(str(payload["now"]).replace("Z", "+00:00")))
+                sandbox.account.clock.set(
+                    dt.datetime.fromisoformat(str(payload["now"]).replace("Z", "+00:00"))
+                )
             if "advance_seconds" in payload:
                 sandbox.account.clock.advance(float(payload["advance_seconds"]))
-        return JSONResponse({"now": sandbox.account.clock.now_local().isoformat(),
-                             "timezone": sandbox.account.fixture.timezone})
+        return JSONResponse(
+            {
+                "now": sandbox.account.clock.now_local().isoformat(),
+                "timezone": sandbox.account.fixture.timezone,
+            }
+        )
 
     async def faults(request: Request) -> Response:
         sandbox.faults = FaultPlan.from_config(await body(request))

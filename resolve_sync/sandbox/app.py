@@ -12,7 +12,7 @@ import json
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 import anyio
 from starlette.applications import Starlette
@@ -41,12 +41,26 @@ ERROR_TYPES = {
     502: "https://www.rfc-editor.org/rfc/rfc9110.html#section-15.6.3",
     503: "https://www.rfc-editor.org/rfc/rfc9110.html#section-15.6.4",
 }
-TITLES = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 429: "Bad Request",
-          500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable"}
+TITLES = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    429: "Bad Request",
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+    503: "Service Unavailable",
+}
 
 
-def ns_error(status: int, code: str, detail: str, *, query_param: str | None = None,
-             headers: dict[str, str] | None = None) -> JSONResponse:
+def ns_error(
+    status: int,
+    code: str,
+    detail: str,
+    *,
+    query_param: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
     item: dict[str, Any] = {"detail": detail, "o:errorCode": code}
     if query_param:
         item["o:errorQueryParam"] = query_param
@@ -55,8 +69,14 @@ def ns_error(status: int, code: str, detail: str, *, query_param: str | None = N
 
 
 def invalid_login(bearer: bool, account_id: str) -> JSONResponse:
-    headers = {"WWW-Authenticate": f'Bearer realm="{account_id}", error="invalid_token", '
-               'error_description="Invalid login attempt."'} if bearer else None
+    headers = (
+        {
+            "WWW-Authenticate": f'Bearer realm="{account_id}", error="invalid_token", '
+            'error_description="Invalid login attempt."'
+        }
+        if bearer
+        else None
+    )
     return ns_error(401, "INVALID_LOGIN", "Invalid login attempt.", headers=headers)
 
 
@@ -95,7 +115,9 @@ class ResetMidBody(Response):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
-        await send({"type": "http.response.body", "body": self.body[: len(self.body) // 2], "more_body": True})
+        await send(
+            {"type": "http.response.body", "body": self.body[: len(self.body) // 2], "more_body": True}
+        )
         raise ConnectionResetError("sandbox fault: connection reset mid-body")
 
 
@@ -121,27 +143,38 @@ class Sandbox:
     async def gate(self, request: Request, handler: Any, *, authenticate: bool = True) -> Response:
         path = request.url.path
         if self.stats.in_flight >= self.concurrency_limit:
-            return self._record(path, ns_error(429, "CONCURRENCY_LIMIT_EXCEEDED",
-                                               "Concurrent request limit exceeded. Request blocked."))
+            return self._record(
+                path,
+                ns_error(
+                    429, "CONCURRENCY_LIMIT_EXCEEDED", "Concurrent request limit exceeded. Request blocked."
+                ),
+            )
         self.stats.in_flight += 1
         self.stats.peak_concurrency = max(self.stats.peak_concurrency, self.stats.in_flight)
         number = next(self._numbers)
         try:
             fault = self.faults.draw(number)
             if fault == "429":
-                response: Response = ns_error(429, "CONCURRENCY_LIMIT_EXCEEDED",
-                                              "Concurrent request limit exceeded. Request blocked.")
+                response: Response = ns_error(
+                    429, "CONCURRENCY_LIMIT_EXCEEDED", "Concurrent request limit exceeded. Request blocked."
+                )
             elif fault in ("500", "502", "503"):
                 status = int(fault)
-                response = ns_error(status, "UNEXPECTED_ERROR", "An unexpected error occurred. Error ID: sandbox")
+                response = ns_error(
+                    status, "UNEXPECTED_ERROR", "An unexpected error occurred. Error ID: sandbox"
+                )
             else:
                 if fault == "stall":
                     await asyncio.sleep(self.faults.stall_seconds)
-                response = await self._authenticated(request, handler, number) if authenticate else await handler(
-                    request, number)
+                response = (
+                    await self._authenticated(request, handler, number)
+                    if authenticate
+                    else await handler(request, number)
+                )
                 if fault == "reset":
-                    response = ResetMidBody(response.body, status_code=response.status_code,
-                                            headers=dict(response.headers))
+                    response = ResetMidBody(
+                        response.body, status_code=response.status_code, headers=dict(response.headers)
+                    )
             return self._record(path, response)
         finally:
             self.stats.in_flight -= 1
@@ -176,28 +209,43 @@ class Sandbox:
         if request.headers.get("prefer", "").strip().lower() != "transient":
             # [U] NetSuite's exact wording; the header is documented as required for SuiteQL.
             return ns_error(400, "INVALID_HEADER", "The 'Prefer: transient' header is required for SuiteQL.")
-        limit_raw, offset_raw = request.query_params.get("limit", str(MAX_LIMIT)), request.query_params.get("offset", "0")
+        limit_raw, offset_raw = (
+            request.query_params.get("limit", str(MAX_LIMIT)),
+            request.query_params.get("offset", "0"),
+        )
         if not limit_raw.isdigit() or not 1 <= int(limit_raw) <= MAX_LIMIT:
-            return ns_error(400, "INVALID_PARAMETER",
-                            f"Invalid value for the 'limit' parameter. Provide an integer between 1 and {MAX_LIMIT}.",
-                            query_param="limit")
+            return ns_error(
+                400,
+                "INVALID_PARAMETER",
+                f"Invalid value for the 'limit' parameter. Provide an integer between 1 and {MAX_LIMIT}.",
+                query_param="limit",
+            )
         limit = int(limit_raw)
         if not offset_raw.isdigit() or int(offset_raw) % limit:
-            return ns_error(400, "INVALID_PARAMETER",
-                            "Invalid value for the 'offset' parameter. The offset must be a multiple of the limit.",
-                            query_param="offset")
+            return ns_error(
+                400,
+                "INVALID_PARAMETER",
+                "Invalid value for the 'offset' parameter. The offset must be a multiple of the limit.",
+                query_param="offset",
+            )
         offset = int(offset_raw)
         try:
             payload = json.loads(await request.body() or b"null")
         except (json.JSONDecodeError, UnicodeDecodeError):
             payload = None
         if not isinstance(payload, dict) or not isinstance(payload.get("q"), str):
-            return ns_error(400, "INVALID_PARAMETER", "The request body must be a JSON object with a 'q' string.")
+            return ns_error(
+                400, "INVALID_PARAMETER", "The request body must be a JSON object with a 'q' string."
+            )
         if offset >= RESULT_CAP:
             # [U] Sources disagree (rows stop vs an error); an explicit error cannot be mistaken for the end.
-            return ns_error(400, "INVALID_PARAMETER",
-                            f"The maximum number of results for a SuiteQL query is {RESULT_CAP}. "
-                            "Narrow the query, for example with keyset paging on id.", query_param="offset")
+            return ns_error(
+                400,
+                "INVALID_PARAMETER",
+                f"The maximum number of results for a SuiteQL query is {RESULT_CAP}. "
+                "Narrow the query, for example with keyset paging on id.",
+                query_param="offset",
+            )
         try:
             total, items = await anyio.to_thread.run_sync(self._run_query, payload["q"], limit, offset)
         except SuiteQLError as error:
@@ -205,14 +253,16 @@ class Sandbox:
         await self.delay(number, len(items))
         self.stats.rows_served += len(items)
         visible = min(total, RESULT_CAP)
-        return JSONResponse({
-            "links": _page_links(request, limit, offset, visible),
-            "count": len(items),
-            "hasMore": offset + len(items) < visible,
-            "items": items,
-            "offset": offset,
-            "totalResults": total,
-        })
+        return JSONResponse(
+            {
+                "links": _page_links(request, limit, offset, visible),
+                "count": len(items),
+                "hasMore": offset + len(items) < visible,
+                "items": items,
+                "offset": offset,
+                "totalResults": total,
+            }
+        )
 
     def _run_query(self, query: str, limit: int, offset: int) -> tuple[int, list[dict[str, Any]]]:
         compiled = self._compiled.get(query)
@@ -223,8 +273,9 @@ class Sandbox:
             self._compiled[query] = compiled
         try:
             total = self.account.reader().execute(f"SELECT COUNT(*) FROM ({compiled.sql})").fetchone()[0]
-            columns, cursor = self.account.execute(f"SELECT * FROM ({compiled.sql}) LIMIT ? OFFSET ?",
-                                                   (limit, offset))
+            columns, cursor = self.account.execute(
+                f"SELECT * FROM ({compiled.sql}) LIMIT ? OFFSET ?", (limit, offset)
+            )
             rows = cursor.fetchall()
         except Exception:  # noqa: BLE001 - anything SQLite rejects is an unsupported search to the caller
             from resolve_sync.sandbox.suiteql import unsupported
@@ -250,30 +301,44 @@ class Sandbox:
         if record != "customer":
             return ns_error(404, "NONEXISTENT_ID", f"Record type '{record}' is not available in the sandbox.")
         if "customer" in self.account.fixture.denied_tables:
-            return ns_error(403, "INSUFFICIENT_PERMISSION",
-                            "Permission Violation: You need the 'Customers' permission to access this page.")
+            return ns_error(
+                403,
+                "INSUFFICIENT_PERMISSION",
+                "Permission Violation: You need the 'Customers' permission to access this page.",
+            )
         schema = customer_schema(self.account)
         accept = request.headers.get("accept", "")
         if "swagger+json" in accept:
-            return JSONResponse({"openapi": "3.0.1", "info": {"title": "NetSuite REST Record API", "version": "v1"},
-                                 "components": {"schemas": {"customer": schema}}, "paths": {}},
-                                media_type="application/swagger+json")
+            return JSONResponse(
+                {
+                    "openapi": "3.0.1",
+                    "info": {"title": "NetSuite REST Record API", "version": "v1"},
+                    "components": {"schemas": {"customer": schema}},
+                    "paths": {},
+                },
+                media_type="application/swagger+json",
+            )
         return JSONResponse(schema, media_type="application/schema+json")
 
     async def governance_limits(self, request: Request, number: int) -> Response:
         await self.delay(number, 0)
         if "governancelimits" in self.account.fixture.denied_tables:
-            return ns_error(403, "INSUFFICIENT_PERMISSION",
-                            "Permission Violation: You need an administrator role to view governance limits.")
+            return ns_error(
+                403,
+                "INSUFFICIENT_PERMISSION",
+                "Permission Violation: You need an administrator role to view governance limits.",
+            )
         # [U] Field names of the governanceLimits response are not documented in what we could read.
-        return JSONResponse({
-            "accountConcurrencyLimit": self.concurrency_limit,
-            "accountUnallocatedConcurrencyLimit": self.concurrency_limit,
-            "integrationConcurrencyLimit": None,
-        })
+        return JSONResponse(
+            {
+                "accountConcurrencyLimit": self.concurrency_limit,
+                "accountUnallocatedConcurrencyLimit": self.concurrency_limit,
+                "integrationConcurrencyLimit": None,
+            }
+        )
 
     async def token(self, request: Request, number: int) -> Response:
-        form = {k: str(v) for k, v in (await request.form()).items()}
+        form = dict(parse_qsl((await request.body()).decode("utf-8", "replace")))
         token_url = str(request.url).split("?", 1)[0]
         try:
             return JSONResponse(self.oauth2.issue(form, token_url))
@@ -291,7 +356,10 @@ def _page_links(request: Request, limit: int, offset: int, visible: int) -> list
     last = max((visible - 1) // limit * limit, 0)
     links = []
     if offset > 0:
-        links += [{"rel": "previous", "href": href(max(offset - limit, 0))}, {"rel": "first", "href": href(0)}]
+        links += [
+            {"rel": "previous", "href": href(max(offset - limit, 0))},
+            {"rel": "first", "href": href(0)},
+        ]
     links.append({"rel": "self", "href": href(offset)})
     if offset + limit < visible:
         links.append({"rel": "next", "href": href(offset + limit)})
@@ -307,6 +375,7 @@ def build_app(account: SandboxAccount) -> Starlette:
     def gated(handler: Any, *, authenticate: bool = True) -> Any:
         async def endpoint(request: Request) -> Response:
             return await sandbox.gate(request, handler, authenticate=authenticate)
+
         return endpoint
 
     async def not_found(request: Request, exc: Exception) -> Response:
@@ -314,9 +383,15 @@ def build_app(account: SandboxAccount) -> Starlette:
 
     routes = [
         Route("/services/rest/query/v1/suiteql", gated(sandbox.suiteql), methods=["POST"]),
-        Route("/services/rest/record/v1/metadata-catalog/{record}", gated(sandbox.metadata_catalog), methods=["GET"]),
+        Route(
+            "/services/rest/record/v1/metadata-catalog/{record}",
+            gated(sandbox.metadata_catalog),
+            methods=["GET"],
+        ),
         Route("/services/rest/system/v1/governanceLimits", gated(sandbox.governance_limits), methods=["GET"]),
-        Route("/services/rest/auth/oauth2/v1/token", gated(sandbox.token, authenticate=False), methods=["POST"]),
+        Route(
+            "/services/rest/auth/oauth2/v1/token", gated(sandbox.token, authenticate=False), methods=["POST"]
+        ),
         *admin_routes(sandbox),
     ]
     app = Starlette(routes=routes, exception_handlers={404: not_found})

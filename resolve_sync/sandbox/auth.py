@@ -55,28 +55,37 @@ class TokenBasedAuth:
             raise LoginRejected("realm is not the account id")
         if header_params.get("oauth_signature_method") != "HMAC-SHA256":
             raise LoginRejected("signature method must be HMAC-SHA256")
-        credential = self._credential(header_params.get("oauth_consumer_key"), header_params.get("oauth_token"))
+        credential = self._credential(
+            header_params.get("oauth_consumer_key"), header_params.get("oauth_token")
+        )
         self._check_timestamp(header_params.get("oauth_timestamp"))
         if "oauth_body_hash" in header_params:
             self._check_body_hash(header_params["oauth_body_hash"], body)
         query = url.split("?", 1)[1] if "?" in url else ""
         params = signature.collect_parameters(
-            uri_query=query, headers={"Authorization": authorization}, exclude_oauth_signature=True, with_realm=False
+            uri_query=query,
+            headers={"Authorization": authorization},
+            exclude_oauth_signature=True,
+            with_realm=False,
         )
         base_string = signature.signature_base_string(
             method.upper(), signature.base_string_uri(url), signature.normalize_parameters(params)
         )
-        expected = signature.sign_hmac_sha256(base_string, credential["consumer_secret"], credential["token_secret"])
+        expected = signature.sign_hmac_sha256(
+            base_string, credential["consumer_secret"], credential["token_secret"]
+        )
         if not hmac.compare_digest(expected, header_params.get("oauth_signature", "")):
             raise LoginRejected("signature mismatch")
-        self._use_nonce(credential["token_id"], header_params.get("oauth_nonce", ""), header_params["oauth_timestamp"])
+        self._use_nonce(
+            credential["token_id"], header_params.get("oauth_nonce", ""), header_params["oauth_timestamp"]
+        )
         return credential["consumer_key"]
 
     def _credential(self, consumer_key: str | None, token_id: str | None) -> dict[str, Any]:
         for credential in self.credentials:
-            if hmac.compare_digest(str(credential["consumer_key"]), consumer_key or "") and hmac.compare_digest(
-                str(credential["token_id"]), token_id or ""
-            ):
+            if hmac.compare_digest(
+                str(credential["consumer_key"]), consumer_key or ""
+            ) and hmac.compare_digest(str(credential["token_id"]), token_id or ""):
                 return credential
         raise LoginRejected("unknown consumer key or token")
 
@@ -92,7 +101,10 @@ class TokenBasedAuth:
     @staticmethod
     def _check_body_hash(sent: str, body: bytes) -> None:
         # The OAuth body-hash extension; clients use SHA-1 (authlib) or the signature's SHA-256.
-        candidates = {b64encode(hashlib.sha1(body).digest()).decode(), b64encode(hashlib.sha256(body).digest()).decode()}
+        candidates = {
+            b64encode(hashlib.sha1(body).digest()).decode(),
+            b64encode(hashlib.sha256(body).digest()).decode(),
+        }
         if sent not in candidates:
             raise LoginRejected("body hash mismatch")
 
@@ -133,7 +145,10 @@ class ClientCredentialsIssuer:
         client = next((c for c in self.clients if str(c["certificate_id"]) == str(header.get("kid"))), None)
         if client is None:
             raise LoginRejected("unknown certificate id")
-        audiences = [token_url, f"https://{canonical_host(self.account_id)}/services/rest/auth/oauth2/v1/token"]
+        audiences = [
+            token_url,
+            f"https://{canonical_host(self.account_id)}/services/rest/auth/oauth2/v1/token",
+        ]
         try:
             claims = jwt.decode(
                 assertion,
@@ -148,7 +163,11 @@ class ClientCredentialsIssuer:
             raise LoginRejected(f"assertion rejected: {type(exc).__name__}") from None
         if int(claims["exp"]) - int(claims["iat"]) > 3600:
             raise LoginRejected("assertion lifetime over 60 minutes")
-        scopes = claims["scope"] if isinstance(claims["scope"], list) else str(claims["scope"]).replace(",", " ").split()
+        scopes = (
+            claims["scope"]
+            if isinstance(claims["scope"], list)
+            else str(claims["scope"]).replace(",", " ").split()
+        )
         if "rest_webservices" not in scopes:
             raise LoginRejected("scope lacks rest_webservices")
         token = secrets.token_urlsafe(32)

@@ -19,7 +19,9 @@ class Latency:
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Latency:
-        return cls(**{k: config[k] for k in ("per_request_ms", "per_row_ms", "jitter", "seed") if k in config})
+        return cls(
+            **{k: config[k] for k in ("per_request_ms", "per_row_ms", "jitter", "seed") if k in config}
+        )
 
     def seconds(self, request_number: int, rows: int) -> float:
         base = (self.per_request_ms + self.per_row_ms * rows) / 1000.0
@@ -44,7 +46,9 @@ class FaultPlan:
         rates = {kind: float(config.get(f"rate_{kind}", 0.0)) for kind in FAULT_KINDS}
         unknown = [k for k in config.get("next", []) if str(k) not in FAULT_KINDS]
         if unknown or sum(rates.values()) > 1:
-            raise ValueError(f"faults: unknown kinds {unknown} or rates above 1 in total; kinds are {FAULT_KINDS}")
+            raise ValueError(
+                f"faults: unknown kinds {unknown} or rates above 1 in total; kinds are {FAULT_KINDS}"
+            )
         return cls(
             seed=int(config.get("seed", 0)),
             rates=rates,

@@ -44,7 +44,9 @@ class Fixture:
     concurrency_limit: int = 5
     admin_token: str = "sandbox-admin"
     oneworld: bool = True
-    credentials: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: {"tba": [], "oauth2_m2m": []})
+    credentials: dict[str, list[dict[str, Any]]] = field(
+        default_factory=lambda: {"tba": [], "oauth2_m2m": []}
+    )
     denied_tables: list[str] = field(default_factory=list)
     latency: dict[str, Any] = field(default_factory=dict)
     faults: dict[str, Any] = field(default_factory=dict)
@@ -93,7 +95,9 @@ def parse_fixture(raw: Any) -> Fixture:
     except (ZoneInfoNotFoundError, ValueError):
         raise FixtureError(f"Fixture timezone {fixture.timezone!r} is not an IANA time zone name.") from None
     if fixture.date_format not in DATE_FORMATS:
-        raise FixtureError(f"Fixture date_format {fixture.date_format!r} is not one of {', '.join(DATE_FORMATS)}.")
+        raise FixtureError(
+            f"Fixture date_format {fixture.date_format!r} is not one of {', '.join(DATE_FORMATS)}."
+        )
     if fixture.concurrency_limit < 1:
         raise FixtureError("Fixture concurrency_limit must be at least 1.")
     for name in RECORD_LISTS:

@@ -17,7 +17,11 @@ STANDARD_PROPERTIES: dict[str, dict[str, Any]] = {
     "phone": {"type": "string", "title": "Phone"},
     "isInactive": {"type": "boolean", "title": "Inactive"},
     "isPerson": {"type": "boolean", "title": "Type"},
-    "parent": {"type": "object", "title": "Child Of", "$ref": "/services/rest/record/v1/metadata-catalog/customer"},
+    "parent": {
+        "type": "object",
+        "title": "Child Of",
+        "$ref": "/services/rest/record/v1/metadata-catalog/customer",
+    },
     "subsidiary": {"type": "object", "title": "Primary Subsidiary"},
     "dateCreated": {"type": "string", "title": "Date Created", "format": "date-time"},
     "lastModifiedDate": {"type": "string", "title": "Last Modified Date", "format": "date-time"},

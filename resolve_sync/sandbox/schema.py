@@ -94,7 +94,11 @@ def build_tables(*, oneworld: bool, customer_custom_fields: dict[str, Kind]) -> 
         Table(
             "customer",
             customer_columns,
-            references={"parent": ("customer", "entityid"), "currency": ("currency", "name"), **subsidiary_ref},
+            references={
+                "parent": ("customer", "entityid"),
+                "currency": ("currency", "name"),
+                **subsidiary_ref,
+            },
             indexes=("lastmodifieddate", "parent", "email"),
         ),
         Table(

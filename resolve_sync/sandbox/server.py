@@ -32,8 +32,9 @@ class SandboxServer:
         self._socket = _bind(host, port)
         bound_host, bound_port = self._socket.getsockname()[:2]
         self.base_url = f"http://{bound_host}:{bound_port}"
-        config = uvicorn.Config(self.app, log_level="warning", access_log=False, timeout_keep_alive=30,
-                                lifespan="off")
+        config = uvicorn.Config(
+            self.app, log_level="warning", access_log=False, timeout_keep_alive=30, lifespan="off"
+        )
         self._server = uvicorn.Server(config)
         self._thread: threading.Thread | None = None
 
@@ -79,6 +80,7 @@ class SandboxServer:
     def __enter__(self) -> SandboxServer:
         return self.start()
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.stop()

@@ -62,7 +62,11 @@ def parse_stored(value: Any) -> dt.datetime | None:
         return None
     text = str(value)
     try:
-        return dt.datetime.strptime(text[:19], STORED) if len(text) >= 19 else dt.datetime.strptime(text, "%Y-%m-%d")
+        return (
+            dt.datetime.strptime(text[:19], STORED)
+            if len(text) >= 19
+            else dt.datetime.strptime(text, "%Y-%m-%d")
+        )
     except ValueError:
         return None
 
@@ -100,7 +104,11 @@ def add_months(value: Any, months: Any) -> str | None:
     year, month = moment.year + total // 12, total % 12 + 1
     last_day = calendar.monthrange(year, month)[1]
     # Oracle: the last day of a month maps to the last day of the target month.
-    day = last_day if moment.day == calendar.monthrange(moment.year, moment.month)[1] else min(moment.day, last_day)
+    day = (
+        last_day
+        if moment.day == calendar.monthrange(moment.year, moment.month)[1]
+        else min(moment.day, last_day)
+    )
     return moment.replace(year=year, month=month, day=day).strftime(STORED)
 
 

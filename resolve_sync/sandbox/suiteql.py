@@ -23,8 +23,25 @@ MAX_QUERY_LENGTH = 100_000
 
 # Typed sqlglot expressions allowed as they are (their SQLite rendering means the same thing).
 ALLOWED_FUNCTIONS: tuple[type[exp.Expression], ...] = (
-    exp.Count, exp.Min, exp.Max, exp.Sum, exp.Avg, exp.Upper, exp.Lower, exp.Coalesce, exp.Substring,
-    exp.Length, exp.Round, exp.Abs, exp.Cast, exp.Case, exp.If, exp.Trim, exp.Concat, exp.DPipe, exp.Nullif,
+    exp.Count,
+    exp.Min,
+    exp.Max,
+    exp.Sum,
+    exp.Avg,
+    exp.Upper,
+    exp.Lower,
+    exp.Coalesce,
+    exp.Substring,
+    exp.Length,
+    exp.Round,
+    exp.Abs,
+    exp.Cast,
+    exp.Case,
+    exp.If,
+    exp.Trim,
+    exp.Concat,
+    exp.DPipe,
+    exp.Nullif,
 )
 DATETIME_FUNCTIONS = {"NS_SYSDATE", "NS_ADD_MONTHS", "NS_STRPTIME", "NS_TRUNC", "NS_SYS_EXTRACT_UTC"}
 NS_FUNCTIONS = {"NS_TO_CHAR", "NS_STRPTIME", "NS_ADD_MONTHS", "NS_SYS_EXTRACT_UTC", "NS_SYSDATE", "NS_TRUNC"}
@@ -35,7 +52,9 @@ class SuiteQLError(Exception):
 
     def __init__(self, detail: str) -> None:
         super().__init__(detail)
-        self.detail = "Invalid search query. Detailed unprocessed description follows. Search error occurred: " + detail
+        self.detail = (
+            "Invalid search query. Detailed unprocessed description follows. Search error occurred: " + detail
+        )
 
 
 def unsupported() -> SuiteQLError:
@@ -121,7 +140,9 @@ def _check_columns(statement: exp.Expression, tables: dict[str, Table], aliases:
                     f"Unknown identifier '{column.sql(dialect='oracle')}'. Available identifiers are: {_available(aliases)}."
                 )
         elif not any(name in tables[t].columns for t in set(aliases.values())) and name not in select_aliases:
-            raise SuiteQLError(f"Unknown identifier '{name}'. Available identifiers are: {_available(aliases)}.")
+            raise SuiteQLError(
+                f"Unknown identifier '{name}'. Available identifiers are: {_available(aliases)}."
+            )
 
 
 def _check_account_subsidiary_filter(statement: exp.Expression, aliases: dict[str, str]) -> None:
@@ -165,8 +186,10 @@ def _apply_rownum(statement: exp.Expression) -> exp.Expression:
     limit: int | None = None
     kept = []
     for conjunct in conjuncts:
-        if isinstance(conjunct, exp.LTE | exp.LT) and isinstance(conjunct.this, exp.Column) and (
-            conjunct.this.name.lower() == "rownum"
+        if (
+            isinstance(conjunct, exp.LTE | exp.LT)
+            and isinstance(conjunct.this, exp.Column)
+            and (conjunct.this.name.lower() == "rownum")
         ):
             if not isinstance(conjunct.expression, exp.Literal) or conjunct.expression.is_string:
                 raise unsupported()
@@ -203,8 +226,10 @@ def _translate(node: exp.Expression, tables: dict[str, Table], aliases: dict[str
 
     if isinstance(node, exp.Identifier):
         return exp.to_identifier(node.name.lower(), quoted=False)
-    if isinstance(node, exp.Dot) and isinstance(node.this, exp.Identifier | exp.Column) and (
-        node.this.name.upper() == "BUILTIN"
+    if (
+        isinstance(node, exp.Dot)
+        and isinstance(node.this, exp.Identifier | exp.Column)
+        and (node.this.name.upper() == "BUILTIN")
     ):
         return _builtin(node, tables, aliases)
     if isinstance(node, exp.ToChar):
@@ -246,13 +271,22 @@ def _builtin(node: exp.Dot, tables: dict[str, Table], aliases: dict[str, str]) -
     if table == "transaction" and column == "status":
         if function == "CF":
             return exp.DPipe(this=exp.Literal.string("CustInvc:"), expression=argument.copy())
-        ifs = [exp.If(this=exp.EQ(this=argument.copy(), expression=exp.Literal.string(k)),
-                      true=exp.Literal.string(v)) for k, v in INVOICE_STATUS_LABELS.items()]
+        ifs = [
+            exp.If(
+                this=exp.EQ(this=argument.copy(), expression=exp.Literal.string(k)),
+                true=exp.Literal.string(v),
+            )
+            for k, v in INVOICE_STATUS_LABELS.items()
+        ]
         return exp.Case(ifs=ifs, default=argument.copy())
     if table == "transaction" and column == "type" and function == "DF":
         return exp.Case(
-            ifs=[exp.If(this=exp.EQ(this=argument.copy(), expression=exp.Literal.string("CustInvc")),
-                        true=exp.Literal.string("Invoice"))],
+            ifs=[
+                exp.If(
+                    this=exp.EQ(this=argument.copy(), expression=exp.Literal.string("CustInvc")),
+                    true=exp.Literal.string("Invoice"),
+                )
+            ],
             default=argument.copy(),
         )
     reference = tables[table].references.get(column)
