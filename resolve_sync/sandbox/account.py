@@ -264,7 +264,7 @@ class SandboxAccount:
                 }
             )
         connection.execute(
-            "DELETE FROM customfield WHERE scriptid IN (%s)" % ",".join("?" for _ in rows),
+            f"DELETE FROM customfield WHERE scriptid IN ({','.join('?' for _ in rows)})",
             [r["scriptid"] for r in rows],
         )
         self._replace(connection, "customfield", rows)
