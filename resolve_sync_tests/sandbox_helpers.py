@@ -177,3 +177,41 @@ def suiteql(
 
 def admin(base_url: str) -> httpx.Client:
     return httpx.Client(base_url=base_url, headers={"X-Sandbox-Admin-Token": ADMIN_TOKEN}, timeout=30)
+
+
+def fast_retry(attempts: int = 8):
+    """Backoff that keeps tests quick while exercising the same retry path."""
+    from resolve_sync.netsuite.client import RetryPolicy
+
+    return RetryPolicy(attempts=attempts, total_seconds=60, initial_seconds=0.01, max_wait_seconds=0.05)
+
+
+def tba_client(
+    server, *, credentials: dict[str, str] = TBA, limit: int = 5, pool=None, retry=None, timeout: float = 30.0
+):
+    from resolve_sync.netsuite import build_client
+
+    return build_client(
+        ACCOUNT_ID,
+        "tba",
+        credentials,
+        base_url=server.base_url,
+        concurrency_limit=limit,
+        pool=pool,
+        retry=retry or fast_retry(),
+        timeout=timeout,
+    )
+
+
+def many_customers_fixture(n: int, *, timestamps: int = 3, **overrides: Any) -> dict[str, Any]:
+    customers = [
+        {
+            "id": i,
+            "entityid": f"C{i}",
+            "companyname": f"Company {i}",
+            "subsidiary": 2,
+            "lastmodifieddate": f"2026-03-0{1 + i % timestamps}T12:00:00",
+        }
+        for i in range(1, n + 1)
+    ]
+    return fixture_dict(customers=customers, customer_subsidiaries=[], invoices=[], **overrides)

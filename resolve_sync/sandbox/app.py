@@ -272,7 +272,7 @@ class Sandbox:
                 self._compiled.clear()
             self._compiled[query] = compiled
         try:
-            total = self.account.reader().execute(f"SELECT COUNT(*) FROM ({compiled.sql})").fetchone()[0]
+            total = self.account.reader().execute(compiled.count_sql).fetchone()[0]
             columns, cursor = self.account.execute(
                 f"SELECT * FROM ({compiled.sql}) LIMIT ? OFFSET ?", (limit, offset)
             )

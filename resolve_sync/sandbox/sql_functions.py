@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import functools
 import re
 import sqlite3
 from typing import Any
@@ -40,6 +41,7 @@ class SuiteQLFunctionError(ValueError):
     """A function argument NetSuite would refuse (bad format or value)."""
 
 
+@functools.lru_cache(maxsize=256)
 def oracle_to_strftime(fmt: str) -> str:
     """Translate an Oracle format model ('YYYY-MM-DD"T"HH24:MI:SS') into a strftime pattern."""
     mapping = {token: code for token, code in _ORACLE_TOKENS}
@@ -71,9 +73,14 @@ def parse_stored(value: Any) -> dt.datetime | None:
         return None
 
 
+FAST_FORMATS = {"YYYY-MM-DD HH24:MI:SS": 19, "YYYY-MM-DD": 10}
+
+
 def to_char(value: Any, fmt: str | None = None) -> str | None:
     if value is None:
         return None
+    if fmt in FAST_FORMATS and isinstance(value, str) and len(value) >= 19 and value[10] == " ":
+        return value[: FAST_FORMATS[fmt]]  # the stored form already is this format
     moment = parse_stored(value)
     if moment is None:
         return str(value)  # TO_CHAR of a number or text is its text

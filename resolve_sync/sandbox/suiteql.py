@@ -64,6 +64,7 @@ def unsupported() -> SuiteQLError:
 @dataclass
 class CompiledQuery:
     sql: str
+    count_sql: str
     kinds: dict[str, Kind | None] = field(default_factory=dict)  # output column -> kind (None: by value)
     star_tables: list[Table] = field(default_factory=list)
 
@@ -87,11 +88,32 @@ def compile_suiteql(query: str, tables: dict[str, Table], denied: set[str]) -> C
         _check_functions(statement)
         kinds, star_tables = _output_kinds(statement, tables, aliases)
         sql = statement.sql(dialect="sqlite", identify=True)
+        count_sql = _count_sql(statement, sql)
     except SuiteQLError:
         raise
     except (SqlglotError, RecursionError, ValueError, TypeError, AttributeError):
         raise unsupported() from None
-    return CompiledQuery(sql=sql, kinds=kinds, star_tables=star_tables)
+    return CompiledQuery(sql=sql, count_sql=count_sql, kinds=kinds, star_tables=star_tables)
+
+
+def _count_sql(statement: exp.Expression, sql: str) -> str:
+    """COUNT(*) of the result. For a plain SELECT the columns and ORDER BY do not change the count, so
+    they are dropped (computing TO_CHAR for every row just to count them would dominate a page's cost)."""
+    plain = (
+        isinstance(statement, exp.Select)
+        and not statement.args.get("distinct")
+        and not statement.args.get("group")
+        and not statement.args.get("limit")
+        and not any(
+            isinstance(e, exp.AggFunc) for s in statement.expressions for e in s.find_all(exp.AggFunc)
+        )
+    )
+    if not plain:
+        return f"SELECT COUNT(*) FROM ({sql})"
+    counted = statement.copy()
+    counted.set("expressions", [exp.Literal.number(1)])
+    counted.set("order", None)
+    return f"SELECT COUNT(*) FROM ({counted.sql(dialect='sqlite', identify=True)})"
 
 
 # -- checks ------------------------------------------------------------------------------------------------

@@ -339,7 +339,23 @@ class InvoiceDrift(Base):
     reviewed_at: Mapped[dt.datetime | None] = mapped_column()
 
 
+class NetSuiteRequestLease(Base):
+    """One in-flight request slot on a NetSuite account, held by one process (SPEC R13).
+
+    Runs are separate processes; this table is what they share so that together they never exceed the
+    account's concurrency limit. A lease expires, so a killed process cannot hold a slot forever.
+    """
+
+    __tablename__ = "netsuite_request_leases"
+
+    netsuite_account_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    slot: Mapped[int] = mapped_column(Integer, primary_key=True)
+    holder: Mapped[str] = mapped_column(String(120))
+    expires_at: Mapped[dt.datetime] = mapped_column()
+
+
 __all__ = [
+    "NetSuiteRequestLease",
     "Base",
     "DuplicateResolution",
     "InvoiceDrift",

@@ -24,6 +24,7 @@ EXPECTED_TABLES = {
     "sync_record_outcomes",
     "duplicate_resolutions",
     "invoice_drift",
+    "netsuite_request_leases",
 }
 
 

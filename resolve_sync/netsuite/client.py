@@ -1,0 +1,224 @@
+"""The NetSuite client: SuiteQL, the record metadata catalog and governance limits over SuiteTalk REST.
+
+Read-only by construction (SPEC R3): a request hook refuses anything but GETs of the catalog and
+governance limits and POSTs of SuiteQL queries, so no code path can write to a merchant's account.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from tenacity import (
+    Retrying,
+    retry_if_exception,
+    stop_after_attempt,
+    stop_after_delay,
+    wait_random_exponential,
+)
+
+from resolve_sync.netsuite.budget import ConcurrencyBudget
+from resolve_sync.netsuite.errors import (
+    NetSuiteError,
+    NetSuitePermissionError,
+    NetSuiteQueryError,
+    NetSuiteRateLimited,
+    error_from_response,
+    error_from_transport,
+)
+
+SUITEQL_PATH = "/services/rest/query/v1/suiteql"
+METADATA_PATH = "/services/rest/record/v1/metadata-catalog/"
+GOVERNANCE_PATH = "/services/rest/system/v1/governanceLimits"
+MAX_PAGE = 1000
+
+
+class ReadOnlyViolation(RuntimeError):
+    """A request that could change NetSuite was about to be sent; nothing was sent (SPEC R3)."""
+
+
+def account_host(account_id: str) -> str:
+    """`1234567_SB1` → `https://1234567-sb1.suitetalk.api.netsuite.com`."""
+    return f"https://{account_id.lower().replace('_', '-')}.suitetalk.api.netsuite.com"
+
+
+def is_read_only(method: str, path: str) -> bool:
+    if method == "POST":
+        return path == SUITEQL_PATH
+    if method == "GET":
+        return path.startswith(METADATA_PATH) or path == GOVERNANCE_PATH
+    return False
+
+
+@dataclass
+class RetryPolicy:
+    """Jittered exponential backoff for 429, 5xx and network errors; everything else fails fast."""
+
+    attempts: int = 8
+    total_seconds: float = 600.0
+    initial_seconds: float = 0.5
+    max_wait_seconds: float = 30.0
+
+
+@dataclass
+class ClientStats:
+    requests: int = 0
+    retries: int = 0
+    rate_limited: int = 0
+    rows: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def add(self, **counts: int) -> None:
+        with self._lock:
+            for name, value in counts.items():
+                setattr(self, name, getattr(self, name) + value)
+
+    def as_dict(self) -> dict[str, int]:
+        return {
+            "requests": self.requests,
+            "retries": self.retries,
+            "rate_limited": self.rate_limited,
+            "rows": self.rows,
+        }
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[dict[str, str]]
+    has_more: bool
+    total_results: int
+    offset: int
+
+
+class NetSuiteClient:
+    """One pooled HTTP client per connection; thread-safe, so range scans can share it."""
+
+    def __init__(
+        self,
+        account_id: str,
+        auth: httpx.Auth,
+        *,
+        base_url: str | None = None,
+        budget: ConcurrencyBudget | None = None,
+        timeout: float = 120.0,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        self.account_id = account_id
+        self.base_url = (base_url or account_host(account_id)).rstrip("/")
+        self.budget = budget or ConcurrencyBudget(5)
+        self.retry = retry or RetryPolicy()
+        self.stats = ClientStats()
+        limits = httpx.Limits(
+            max_connections=max(self.budget.limit * 2, 10),
+            max_keepalive_connections=max(self.budget.limit * 2, 10),
+        )
+        self._http = httpx.Client(
+            base_url=self.base_url,
+            auth=auth,
+            timeout=timeout,
+            limits=limits,
+            event_hooks={"request": [self._refuse_writes]},
+        )
+
+    def __repr__(self) -> str:
+        return f"NetSuiteClient(account_id={self.account_id!r}, base_url={self.base_url!r})"
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> NetSuiteClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @staticmethod
+    def _refuse_writes(request: httpx.Request) -> None:
+        if not is_read_only(request.method, request.url.path):
+            raise ReadOnlyViolation(
+                f"refused to send {request.method} {request.url.path}: the client is read-only"
+            )
+
+    # -- requests ----------------------------------------------------------------------------------------
+
+    def _send_once(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        with self.budget.slot():
+            self.stats.add(requests=1)
+            try:
+                response = self._http.request(method, path, **kwargs)
+                response.read()
+            except httpx.TransportError as error:
+                raise error_from_transport(error, self.account_id) from None
+        if response.status_code >= 400:
+            error = error_from_response(response, self.account_id)
+            if isinstance(error, NetSuiteRateLimited):
+                self.stats.add(rate_limited=1)
+                self.budget.adaptive.on_throttled()
+            raise error
+        self.budget.adaptive.on_success()
+        return response
+
+    def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        policy = self.retry
+
+        def count_retry(_: Any) -> None:
+            self.stats.add(retries=1)
+
+        retrying = Retrying(
+            retry=retry_if_exception(lambda e: isinstance(e, NetSuiteError) and e.retryable),
+            wait=wait_random_exponential(multiplier=policy.initial_seconds, max=policy.max_wait_seconds),
+            stop=stop_after_attempt(policy.attempts) | stop_after_delay(policy.total_seconds),
+            before_sleep=count_retry,
+            reraise=True,
+        )
+        return retrying(self._send_once, method, path, **kwargs)
+
+    def suiteql(self, query: str, *, limit: int = MAX_PAGE, offset: int = 0) -> Page:
+        """One page of a SuiteQL query; keys lower-cased (NetSuite's casing may vary)."""
+        response = self._send(
+            "POST",
+            SUITEQL_PATH,
+            params={"limit": limit, "offset": offset},
+            json={"q": query},
+            headers={"Prefer": "transient"},
+        )
+        body = response.json()
+        items = [{k.lower(): v for k, v in item.items() if k != "links"} for item in body.get("items", [])]
+        self.stats.add(rows=len(items))
+        return Page(
+            items=items,
+            has_more=bool(body.get("hasMore")),
+            total_results=int(body.get("totalResults", 0)),
+            offset=int(body.get("offset", offset)),
+        )
+
+    def suiteql_all(self, query: str, *, page_size: int = MAX_PAGE) -> list[dict[str, str]]:
+        """Every row of a small query (offset paging; use `scan` for anything that may pass 100,000 rows)."""
+        rows: list[dict[str, str]] = []
+        offset = 0
+        while True:
+            page = self.suiteql(query, limit=page_size, offset=offset)
+            rows += page.items
+            if not page.has_more:
+                return rows
+            offset += page_size
+
+    def customer_schema(self) -> dict[str, Any]:
+        response = self._send(
+            "GET", METADATA_PATH + "customer", headers={"Accept": "application/schema+json"}
+        )
+        return response.json()
+
+    def governance_limits(self) -> dict[str, Any] | None:
+        """The account's concurrency limits, or None when the role may not read them (non-admin roles)."""
+        try:
+            return self._send("GET", GOVERNANCE_PATH).json()
+        except (NetSuitePermissionError, NetSuiteQueryError):
+            return None
+
+    def account_concurrency_limit(self, fallback: int) -> int:
+        limits = self.governance_limits() or {}
+        value = limits.get("accountConcurrencyLimit")
+        return int(value) if isinstance(value, int | str) and str(value).isdigit() else fallback
