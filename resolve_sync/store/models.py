@@ -271,6 +271,9 @@ class SyncRun(Base):
     finished_at: Mapped[dt.datetime | None] = mapped_column()
     counts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     error: Mapped[str | None] = mapped_column(Text)
+    subsidiary_id: Mapped[int | None] = mapped_column(BigInteger)
+    # New cursor positions found by extract; moved into sync_cursors only when apply commits (R17).
+    pending_cursors: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
 class SyncRecordOutcome(Base):
@@ -354,7 +357,61 @@ class NetSuiteRequestLease(Base):
     expires_at: Mapped[dt.datetime] = mapped_column()
 
 
+class StagedCustomer(Base):
+    """A NetSuite customer as last read, values as NetSuite sent them (strings), for the plan step.
+
+    `in_scope` is true for customers the subsidiary scan returned; ancestors fetched only to resolve a
+    sub-customer's top-level parent (R5) are staged with `in_scope` false. `changed_run_id` is the run
+    that last saw a different value, so a run plans only what changed.
+    """
+
+    __tablename__ = "netsuite_staged_customers"
+    __table_args__ = (Index(None, "connection_id", "changed_run_id"), Index(None, "connection_id", "parent"))
+
+    connection_id: Mapped[int] = mapped_column(
+        ForeignKey("merchant_connections.id", ondelete="CASCADE"), primary_key=True
+    )
+    netsuite_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    entityid: Mapped[str | None] = mapped_column(Text)
+    companyname: Mapped[str | None] = mapped_column(Text)
+    email: Mapped[str | None] = mapped_column(Text)
+    phone: Mapped[str | None] = mapped_column(Text)
+    isinactive: Mapped[str | None] = mapped_column(String(5))
+    parent: Mapped[str | None] = mapped_column(String(40))
+    filter_value: Mapped[str | None] = mapped_column(String(5))
+    lastmodified: Mapped[str | None] = mapped_column(String(40))
+    in_scope: Mapped[bool] = mapped_column(Boolean)
+    changed_run_id: Mapped[int] = mapped_column(Integer)
+    extracted_run_id: Mapped[int] = mapped_column(Integer)
+
+
+class StagedInvoice(Base):
+    """A NetSuite invoice (main line) as last read, values as NetSuite sent them."""
+
+    __tablename__ = "netsuite_staged_invoices"
+    __table_args__ = (Index(None, "connection_id", "changed_run_id"), Index(None, "connection_id", "entity"))
+
+    connection_id: Mapped[int] = mapped_column(
+        ForeignKey("merchant_connections.id", ondelete="CASCADE"), primary_key=True
+    )
+    netsuite_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    tranid: Mapped[str | None] = mapped_column(Text)
+    trandate: Mapped[str | None] = mapped_column(String(40))
+    duedate: Mapped[str | None] = mapped_column(String(40))
+    entity: Mapped[str | None] = mapped_column(String(40))
+    status: Mapped[str | None] = mapped_column(String(20))
+    currency: Mapped[str | None] = mapped_column(String(20))
+    foreigntotal: Mapped[str | None] = mapped_column(String(60))
+    foreignamountunpaid: Mapped[str | None] = mapped_column(String(60))
+    memo: Mapped[str | None] = mapped_column(Text)
+    lastmodified: Mapped[str | None] = mapped_column(String(40))
+    changed_run_id: Mapped[int] = mapped_column(Integer)
+    extracted_run_id: Mapped[int] = mapped_column(Integer)
+
+
 __all__ = [
+    "StagedCustomer",
+    "StagedInvoice",
     "NetSuiteRequestLease",
     "Base",
     "DuplicateResolution",

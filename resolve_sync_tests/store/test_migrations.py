@@ -25,6 +25,8 @@ EXPECTED_TABLES = {
     "duplicate_resolutions",
     "invoice_drift",
     "netsuite_request_leases",
+    "netsuite_staged_customers",
+    "netsuite_staged_invoices",
 }
 
 
