@@ -254,7 +254,7 @@ def _stage(
                 "changed_run_id": ctx.run_id,
                 "extracted_run_id": ctx.run_id,
             }
-            row.update({c: item.get(c) for c in columns})
+            row.update({c: _storable(item.get(c)) for c in columns})
             if in_scope is not None:
                 row["in_scope"] = in_scope
             buffer.append(row)
@@ -268,6 +268,11 @@ def _stage(
     if buffer:
         _upsert(engine, table, columns, _dedupe(buffer), ctx, in_scope=in_scope)
     return read, latest
+
+
+def _storable(value: Any) -> Any:
+    """PostgreSQL text cannot hold NUL; NetSuite text can. Control characters are dropped later anyway."""
+    return value.replace("\x00", "") if isinstance(value, str) and "\x00" in value else value
 
 
 def _dedupe(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
