@@ -10,24 +10,50 @@ from resolve_sync.sandbox.server import SandboxServer
 from resolve_sync.store.models import ResolveCustomer, SyncRecordOutcome
 from resolve_sync.sync import apply as apply_module
 from resolve_sync_tests.sandbox_helpers import admin
-from resolve_sync_tests.sync_helpers import FILTER, _invoice, connect, customers, invoices, orm_rows, sync, sync_fixture
+from resolve_sync_tests.sync_helpers import (
+    FILTER,
+    _invoice,
+    connect,
+    customers,
+    invoices,
+    orm_rows,
+    sync,
+    sync_fixture,
+)
 
 pytestmark = pytest.mark.sandbox_fixture(sync_fixture())
 
 
-def test_r7_an_edit_made_in_resolve_during_the_run_is_not_clobbered(store, sandbox_server, monkeypatch) -> None:
+def test_r7_an_edit_made_in_resolve_during_the_run_is_not_clobbered(
+    store, sandbox_server, monkeypatch
+) -> None:
     connection = connect(store, sandbox_server)
     sync(store, sandbox_server, connection)
-    admin(sandbox_server.base_url).post("/_sandbox/records/customers", json={"records": [
-        {"id": 10, "entityid": "C10", "companyname": "Acme Renamed", "email": "ap@acme.test", "subsidiary": 2,
-         "custom": {FILTER: True}}]})
+    admin(sandbox_server.base_url).post(
+        "/_sandbox/records/customers",
+        json={
+            "records": [
+                {
+                    "id": 10,
+                    "entityid": "C10",
+                    "companyname": "Acme Renamed",
+                    "email": "ap@acme.test",
+                    "subsidiary": 2,
+                    "custom": {FILTER: True},
+                }
+            ]
+        },
+    )
     original = apply_module._compare_and_set
     edited = []
 
     def user_edits_between_plan_and_write(db, model, updates, now):  # the fault: a concurrent writer
         if model is ResolveCustomer and not edited:
-            db.execute(update(ResolveCustomer).where(ResolveCustomer.netsuite_id == "10").values(
-                business_phone="+1 555 0100", version=ResolveCustomer.version + 1))
+            db.execute(
+                update(ResolveCustomer)
+                .where(ResolveCustomer.netsuite_id == "10")
+                .values(business_phone="+1 555 0100", version=ResolveCustomer.version + 1)
+            )
             edited.append(True)
         return original(db, model, updates, now)
 
@@ -39,12 +65,23 @@ def test_r7_an_edit_made_in_resolve_during_the_run_is_not_clobbered(store, sandb
 
 
 BAD = {
-    "blank name": ({"id": 70, "entityid": "C70", "companyname": "  ", "email": "a@b.test"}, "company name is blank"),
-    "long name": ({"id": 71, "entityid": "C71", "companyname": "x" * 10_000, "email": "a@c.test"}, "characters long"),
-    "bad email": ({"id": 72, "entityid": "C72", "companyname": "Bad Email Co", "email": "not-an-email"},
-                  "not a valid address"),
+    "blank name": (
+        {"id": 70, "entityid": "C70", "companyname": "  ", "email": "a@b.test"},
+        "company name is blank",
+    ),
+    "long name": (
+        {"id": 71, "entityid": "C71", "companyname": "x" * 10_000, "email": "a@c.test"},
+        "characters long",
+    ),
+    "bad email": (
+        {"id": 72, "entityid": "C72", "companyname": "Bad Email Co", "email": "not-an-email"},
+        "not a valid address",
+    ),
     "no email": ({"id": 73, "entityid": "C73", "companyname": "No Email Co"}, "email is missing"),
-    "control chars": ({"id": 74, "entityid": "C74", "companyname": "Ctrl\x07 Co\x00", "email": "ctrl@x.test"}, None),
+    "control chars": (
+        {"id": 74, "entityid": "C74", "companyname": "Ctrl\x07 Co\x00", "email": "ctrl@x.test"},
+        None,
+    ),
 }
 BAD_INVOICES = {
     "zero total": ({"foreigntotal": 0, "foreignamountunpaid": 0}, "not positive"),
