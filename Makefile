@@ -27,10 +27,10 @@ format: $(STAMP)
 	$(VENV)/bin/ruff format resolve_sync resolve_sync_tests
 
 demo: $(STAMP)
-	@echo "make demo is not available yet: it arrives with the Dagster assets (issue 6)." >&2; exit 2
+	$(VENV)/bin/resolve-sync demo
 
 dev: $(STAMP)
-	@echo "make dev is not available yet: it arrives with the Dagster assets (issue 6)." >&2; exit 2
+	$(VENV)/bin/resolve-sync dev
 
 bench: $(STAMP)
 	@echo "make bench is not available yet: it arrives with the performance suite (issue 7)." >&2; exit 2

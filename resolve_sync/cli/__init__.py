@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import click
 
-from resolve_sync.cli import db_commands, sandbox_commands, secrets_commands
+from resolve_sync.cli import (
+    connections_commands,
+    db_commands,
+    demo_commands,
+    netsuite_commands,
+    review_commands,
+    sandbox_commands,
+    secrets_commands,
+    sync_commands,
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -12,9 +21,22 @@ def cli() -> None:
     """Keep each merchant's Resolve customers and invoices in step with NetSuite."""
 
 
-cli.add_command(db_commands.db)
-cli.add_command(secrets_commands.secrets)
-cli.add_command(sandbox_commands.sandbox)
+for command in (
+    db_commands.db,
+    secrets_commands.secrets,
+    sandbox_commands.sandbox,
+    connections_commands.connections,
+    netsuite_commands.subsidiaries,
+    netsuite_commands.accounts,
+    netsuite_commands.bookkeeping,
+    sync_commands.sync,
+    sync_commands.status,
+    review_commands.duplicates,
+    review_commands.drift,
+    demo_commands.demo,
+    demo_commands.dev,
+):
+    cli.add_command(command)
 
 
 def main() -> None:

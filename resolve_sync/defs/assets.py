@@ -21,7 +21,7 @@ from resolve_sync.netsuite.client import NetSuiteClient
 from resolve_sync.netsuite.errors import NetSuiteError
 from resolve_sync.store.connections import Connection
 from resolve_sync.store.models import InvoiceDrift, SyncRecordOutcome, SyncRun
-from resolve_sync.sync.apply import apply_run, duplicate_pairs, fail_run, finish_run
+from resolve_sync.sync.apply import apply_run, duplicate_pairs, fail_run, finish_run, record_rejected_run
 from resolve_sync.sync.duplicates import DuplicatePair
 from resolve_sync.sync.errors import FilterFieldInvalid, SyncConfigError
 from resolve_sync.sync.extract import RunContext, extract_customers, extract_invoices, load_run
@@ -125,17 +125,22 @@ def netsuite_customers(
                 full_refresh=context.run.tags.get(FULL_REFRESH_TAG) == "true",
                 dagster_run_id=context.run_id,
             )
-        except FilterFieldInvalid as invalid:
-            context.log.error(str(invalid))
+        except SyncConfigError as rejected:
+            record_rejected_run(
+                engine, connection, as_of=_as_of(context), error=rejected, dagster_run_id=context.run_id
+            )
+            if not isinstance(rejected, FilterFieldInvalid):
+                raise
+            context.log.error(str(rejected))
             return dg.MaterializeResult(
-                metadata={"filter_field_id": invalid.field_id},
+                metadata={"filter_field_id": rejected.field_id},
                 check_results=[
                     dg.AssetCheckResult(
                         check_name=FILTER_CHECK,
                         passed=False,
                         severity=dg.AssetCheckSeverity.ERROR,
-                        description=f"Filter field {invalid.field_id!r} is invalid: {invalid.reason}",
-                        metadata={"field": invalid.field_id, "reason": invalid.reason},
+                        description=f"Filter field {rejected.field_id!r} is invalid: {rejected.reason}",
+                        metadata={"field": rejected.field_id, "reason": rejected.reason},
                     ),
                     dg.AssetCheckResult(
                         check_name=DUPLICATES_CHECK,
@@ -146,7 +151,7 @@ def netsuite_customers(
                 ],
             )
         extracted = extract_customers(client, engine, run)
-        pairs = duplicate_pairs(engine, run)
+        pairs = duplicate_pairs(engine, run.connection)
         if pairs:
             fail_run(
                 engine, run.run_id, SyncConfigError(f"{len(pairs)} duplicate customer pair(s) to resolve")

@@ -11,12 +11,10 @@ from pydantic import Field
 from sqlalchemy import Engine
 
 from resolve_sync import settings
-from resolve_sync.netsuite import build_client
-from resolve_sync.netsuite.client import NetSuiteClient, RetryPolicy
+from resolve_sync.netsuite.client import NetSuiteClient
 from resolve_sync.store.connections import Connection, get_connection, list_connections
 from resolve_sync.store.database import store_engine
-from resolve_sync.store.leases import LeaseSlotPool
-from resolve_sync.store.secrets import SecretBox
+from resolve_sync.sync.clients import client_for as connection_client
 
 
 class StoreResource(dg.ConfigurableResource):
@@ -42,16 +40,10 @@ class NetSuiteResource(dg.ConfigurableResource):
     default_concurrency_limit: int = 5
 
     def client_for(self, connection: Connection, engine: Engine) -> NetSuiteClient:
-        limit = connection.concurrency_limit or self.default_concurrency_limit
-        return build_client(
-            connection.netsuite_account_id,
-            connection.auth_kind,
-            connection.credentials(SecretBox.from_environment()),
-            base_url=connection.base_url,
-            concurrency_limit=limit,
-            pool=LeaseSlotPool(
-                engine, connection.netsuite_account_id, limit, ttl_seconds=self.timeout_seconds + 60
-            ),
-            retry=RetryPolicy(attempts=self.max_attempts),
-            timeout=self.timeout_seconds,
+        return connection_client(
+            connection,
+            engine,
+            timeout_seconds=self.timeout_seconds,
+            max_attempts=self.max_attempts,
+            default_limit=self.default_concurrency_limit,
         )

@@ -191,6 +191,9 @@ def _stamp(day: dt.date, rng: random.Random) -> str:
 def _customers(rng: random.Random, fake: Faker, count: int, as_of: dt.date, primary: array, extra: array):
     depth = array("b", [0]) * (count + 1)
     names: list[str] = []
+    emails: list[str] = []
+    seen_names: set[str] = set()
+    seen_domains: set[str] = set()
     for cid in range(1, count + 1):
         parent = None
         if cid > 10 and rng.random() < 0.15:
@@ -203,26 +206,25 @@ def _customers(rng: random.Random, fake: Faker, count: int, as_of: dt.date, prim
         if rng.random() < 0.08:
             extra[cid] = rng.choice([s for s in OPERATING_SUBSIDIARIES if s != subsidiary])
         roll = rng.random()
-        if names and roll < 0.01:  # near-duplicate name: other case and punctuation
+        if names and roll < 0.01:  # an intended near-duplicate: the same name in other case and punctuation
             base = rng.choice(names[-200:])
             company = base.upper().replace(",", "") if rng.random() < 0.5 else base.replace(" ", "  ") + "."
         else:
-            company = fake.company()
-            if rng.random() < 0.3:
-                company = f"{company.split(',')[0]} {rng.choice(LEGAL_SUFFIXES)}"
+            company = _unique_company(rng, fake, seen_names)
         names.append(company)
-        email = (
-            f"ap@{fake.domain_name()}"
-            if roll > 0.02 or cid < 3
-            else f"billing{cid % 7}@sharedbilling.example"
-        )
+        if names and 0.01 <= roll < 0.015 and emails:  # an intended shared billing email (a pair)
+            email = emails.pop(rng.randrange(len(emails)))
+        else:
+            email = f"ap@{_unique_domain(fake, seen_domains)}"
+            emails.append(email)
+            del emails[:-200]
         created = as_of - dt.timedelta(days=rng.randrange(30, 2000))
         modified = min(as_of - dt.timedelta(days=1), created + dt.timedelta(days=rng.randrange(0, 900)))
         record = {
             "id": cid,
             "entityid": f"CUST{cid:07d}" if parent is None else f"CUST{parent:07d} : CUST{cid:07d}",
             "companyname": company,
-            "email": None if rng.random() < 0.01 else email,
+            "email": None if rng.random() < 0.01 else email,  # ~1 % missing: Resolve needs one
             "phone": fake.numerify("###-###-####"),
             "isinactive": rng.random() < 0.05,
             "parent": parent,
@@ -237,6 +239,34 @@ def _customers(rng: random.Random, fake: Faker, count: int, as_of: dt.date, prim
             },
         }
         yield record
+
+
+def _unique_company(rng: random.Random, fake: Faker, seen: set[str]) -> str:
+    """A company name no other generated customer shares once normalised (so duplicates are only the
+    intended ones)."""
+    from resolve_sync.sync.duplicates import normalised_name
+
+    for attempt in range(20):
+        company = fake.company()
+        if rng.random() < 0.3:
+            company = f"{company.split(',')[0]} {rng.choice(LEGAL_SUFFIXES)}"
+        if attempt > 5:
+            company = f"{company} {fake.city()}"
+        key = normalised_name(company) or company
+        if key not in seen:
+            seen.add(key)
+            return company
+    company = f"{fake.company()} {len(seen)}"
+    seen.add(normalised_name(company) or company)
+    return company
+
+
+def _unique_domain(fake: Faker, seen: set[str]) -> str:
+    domain = fake.domain_name()
+    while domain in seen:
+        domain = fake.domain_name(levels=2)
+    seen.add(domain)
+    return domain
 
 
 def _invoices(rng: random.Random, count: int, customers: int, as_of: dt.date, primary: array, extra: array):

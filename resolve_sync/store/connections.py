@@ -145,3 +145,72 @@ def rotate_credentials(engine: Engine, box: SecretBox) -> int:
         for row in rows:
             row.credentials_encrypted = box.rotate(row.credentials_encrypted)
         return len(rows)
+
+
+def update_connection(engine: Engine, partition_key: str, **changes: Any) -> Connection:
+    """Change settings of a connection; changing the subsidiary changes its partition key."""
+    allowed = {
+        "filter_field_id",
+        "subsidiary_id",
+        "enabled",
+        "bookkeeping_account_ids",
+        "concurrency_limit",
+        "base_url",
+        "account_timezone",
+    }
+    unknown = set(changes) - allowed
+    if unknown:
+        raise ConnectionSettingsError(f"cannot change {', '.join(sorted(unknown))}")
+    with Session(engine) as session, session.begin():
+        row = session.scalar(
+            select(MerchantConnection).where(MerchantConnection.partition_key == partition_key)
+        )
+        if row is None:
+            raise ConnectionSettingsError(
+                f"No connection {partition_key!r}; `resolve-sync connections list` shows them."
+            )
+        if "subsidiary_id" in changes:
+            changes["subsidiary_id"] = validate_subsidiary_id(changes["subsidiary_id"])
+            new_key = make_key(row.merchant_id, changes["subsidiary_id"])
+            if new_key != row.partition_key and session.scalar(
+                select(MerchantConnection.id).where(MerchantConnection.partition_key == new_key)
+            ):
+                raise ConnectionSettingsError(f"Connection {new_key} already exists.")
+            row.partition_key = new_key
+        for name, value in changes.items():
+            setattr(row, name, value)
+        session.flush()
+        return _to_connection(row)
+
+
+def remove_connection(engine: Engine, partition_key: str) -> None:
+    """Forget a connection (its runs, cursors and staging go with it); Resolve records stay."""
+    with Session(engine) as session, session.begin():
+        row = session.scalar(
+            select(MerchantConnection).where(MerchantConnection.partition_key == partition_key)
+        )
+        if row is None:
+            raise ConnectionSettingsError(
+                f"No connection {partition_key!r}; `resolve-sync connections list` shows them."
+            )
+        session.delete(row)
+
+
+def pick_connection(engine: Engine, merchant_id: str, subsidiary_id: int | str | None = None) -> Connection:
+    """The merchant's connection: the one named by subsidiary, or the only one it has."""
+    validate_merchant_id(merchant_id)
+    matches = [c for c in list_connections(engine) if c.merchant_id == merchant_id]
+    if subsidiary_id is not None:
+        wanted = validate_subsidiary_id(subsidiary_id)
+        matches = [c for c in matches if c.subsidiary_id == wanted]
+    if not matches:
+        raise ConnectionSettingsError(
+            f"Merchant {merchant_id!r} has no such connection; "
+            "`resolve-sync connections list` shows the existing ones."
+        )
+    if len(matches) > 1:
+        raise ConnectionSettingsError(
+            f"Merchant {merchant_id!r} has {len(matches)} connections "
+            f"({', '.join(c.partition_key for c in matches)}); pass --subsidiary."
+        )
+    return matches[0]

@@ -15,6 +15,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection as DB
 from sqlalchemy.exc import IntegrityError
 
+from resolve_sync.store.connections import Connection
 from resolve_sync.store.models import (
     RESOLVE_SOURCE_NETSUITE,
     DuplicateResolution,
@@ -55,8 +56,8 @@ CAS_ATTEMPTS = 5
 # -- loading what the rules need ---------------------------------------------------------------------------
 
 
-def customer_facts(engine: Engine, ctx: RunContext) -> dict[str, CustomerFacts]:
-    has_filter = bool(ctx.connection.filter_field_id)
+def customer_facts(engine: Engine, connection: Connection) -> dict[str, CustomerFacts]:
+    has_filter = bool(connection.filter_field_id)
     with engine.connect() as db:
         rows = db.execute(
             select(
@@ -65,7 +66,7 @@ def customer_facts(engine: Engine, ctx: RunContext) -> dict[str, CustomerFacts]:
                 StagedCustomer.isinactive,
                 StagedCustomer.in_scope,
                 StagedCustomer.filter_value,
-            ).where(StagedCustomer.connection_id == ctx.connection.id)
+            ).where(StagedCustomer.connection_id == connection.id)
         )
         return {
             r.netsuite_id: CustomerFacts(
@@ -90,16 +91,16 @@ def _resolutions(db: DB, merchant_id: str) -> dict[tuple[str, str], str]:
 
 def duplicate_pairs(
     engine: Engine,
-    ctx: RunContext,
+    connection: Connection,
     facts: Mapping[str, CustomerFacts] | None = None,
     ancestry: Mapping[str, Ancestry] | None = None,
 ) -> list[DuplicatePair]:
     """R12 over everything in scope now (not only what changed): the check the Dagster asset blocks on."""
-    facts = facts if facts is not None else customer_facts(engine, ctx)
+    facts = facts if facts is not None else customer_facts(engine, connection)
     ancestry = (
         ancestry if ancestry is not None else top_level_ancestors({k: f.parent_id for k, f in facts.items()})
     )
-    merchant, account = ctx.connection.merchant_id, ctx.connection.netsuite_account_id
+    merchant, account = connection.merchant_id, connection.netsuite_account_id
     with engine.connect() as db:
         linked = set(
             db.scalars(
@@ -111,7 +112,7 @@ def duplicate_pairs(
         )
         staged = db.execute(
             select(StagedCustomer.netsuite_id, StagedCustomer.companyname, StagedCustomer.email).where(
-                StagedCustomer.connection_id == ctx.connection.id, StagedCustomer.in_scope
+                StagedCustomer.connection_id == connection.id, StagedCustomer.in_scope
             )
         )
         netsuite = [
@@ -189,13 +190,13 @@ def _links(db: DB, link_table: Any, resolve_column: Any, ctx: RunContext, ids: l
 
 def apply_run(engine: Engine, ctx: RunContext) -> Counter[str]:
     counts: Counter[str] = Counter()
-    facts = customer_facts(engine, ctx)
+    facts = customer_facts(engine, ctx.connection)
     ancestry = top_level_ancestors({k: f.parent_id for k, f in facts.items()})
     with engine.connect() as db:
         adopt = links_from_resolutions(_resolutions(db, ctx.connection.merchant_id))
     pending_duplicates = {
         key.split(":", 1)[1]: pair
-        for pair in duplicate_pairs(engine, ctx, facts, ancestry)
+        for pair in duplicate_pairs(engine, ctx.connection, facts, ancestry)
         for key in pair.keys
         if key.startswith("netsuite:")
     }
@@ -540,6 +541,35 @@ def finish_run(engine: Engine, ctx: RunContext, counts: Mapping[str, Any]) -> No
             .where(SyncRun.id == ctx.run_id)
             .values(status="succeeded", finished_at=now, counts=dict(counts))
         )
+
+
+def record_rejected_run(
+    engine: Engine,
+    connection: Connection,
+    *,
+    as_of: dt.date,
+    error: BaseException,
+    dagster_run_id: str | None = None,
+) -> int:
+    """A run refused before it started (R2, R11): kept in the history so `status` and the CLI can say why."""
+    now = utcnow()
+    with engine.begin() as db:
+        return db.execute(
+            insert(SyncRun).values(
+                connection_id=connection.id,
+                merchant_id=connection.merchant_id,
+                dagster_run_id=dagster_run_id,
+                mode="rejected",
+                as_of=as_of,
+                filter_field_id=connection.filter_field_id,
+                status="failed",
+                started_at=now,
+                finished_at=now,
+                counts={},
+                error=str(error)[:2000],
+                pending_cursors={},
+            )
+        ).inserted_primary_key[0]
 
 
 def fail_run(

@@ -84,7 +84,7 @@ def prepare(
 
 
 def check_duplicates(engine: Engine, ctx: RunContext) -> None:
-    pairs = duplicate_pairs(engine, ctx)
+    pairs = duplicate_pairs(engine, ctx.connection)
     if pairs:
         listed = "; ".join(
             f"{p.left.key} ({p.left.name}) ~ {p.right.key} ({p.right.name}) by {p.matched_on}"

@@ -1,0 +1,3 @@
+from resolve_sync.cli import main
+
+main()

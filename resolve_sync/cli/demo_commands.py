@@ -1,0 +1,204 @@
+"""`resolve-sync demo` (what `make demo` runs) and `resolve-sync dev` (what `make dev` runs).
+
+The demo generates a sandbox NetSuite account, serves it on a fixed local port, adds two connections
+(one with a filter field, one without) and materialises every partition through Dagster on the local
+instance, so `make dev` afterwards shows the runs, checks and plots in the UI.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+import httpx
+
+from resolve_sync import settings
+from resolve_sync.defs.instance import prepare_local_dagster_home
+
+DEMO_PORT = int(os.environ.get("RESOLVE_SYNC_DEMO_PORT", "8765"))
+DEMO_MERCHANT = "demo"
+DEMO_FILTER = "custentity_sync_to_resolve"
+QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+
+
+def demo_fixture_path() -> Path:
+    return settings.state_dir() / "demo-account.json"
+
+
+def _ensure_fixture(customers: int, invoices: int) -> Path:
+    from resolve_sync.sandbox.generate import generate_fixture
+
+    path = demo_fixture_path()
+    if not path.exists():
+        click.echo(f"generating a demo NetSuite account ({customers} customers, {invoices} invoices) ...")
+        generate_fixture(path, customers=customers, invoices=invoices, seed=7, as_of=dt.date.today())
+    return path
+
+
+def _sandbox_running(base_url: str, admin_token: str) -> bool:
+    try:
+        return (
+            httpx.get(
+                f"{base_url}/_sandbox/stats", headers={"X-Sandbox-Admin-Token": admin_token}, timeout=2
+            ).status_code
+            == 200
+        )
+    except httpx.HTTPError:
+        return False
+
+
+@click.command()
+@click.option("--customers", default=3000, show_default=True)
+@click.option("--invoices", default=30000, show_default=True)
+def demo(customers: int, invoices: int) -> None:
+    """Run a whole sync end to end on the embedded defaults (sandbox NetSuite, SQLite store, local Dagster)."""
+    import dagster as dg
+
+    from resolve_sync.definitions import defs
+    from resolve_sync.defs.partitions import run_tags
+    from resolve_sync.sandbox.server import SandboxServer
+    from resolve_sync.store.connections import add_connection, list_connections, update_connection
+    from resolve_sync.store.database import store_engine
+    from resolve_sync.store.duplicate_resolutions import record_resolution
+    from resolve_sync.store.secrets import SecretBox
+    from resolve_sync.sync.apply import duplicate_pairs
+
+    path = _ensure_fixture(customers, invoices)
+    fixture = json.loads(path.read_text()[:4000].split(', "subsidiaries"')[0] + "}")
+    base_url = f"http://127.0.0.1:{DEMO_PORT}"
+    server = None
+    if not _sandbox_running(base_url, fixture["admin_token"]):
+        server = SandboxServer(path, port=DEMO_PORT).start()
+    click.echo(f"sandbox NetSuite account {fixture['account_id']} at {base_url}")
+    engine = store_engine()
+    existing = {c.partition_key for c in list_connections(engine)}
+    for subsidiary, filter_field in ((2, None), (3, DEMO_FILTER)):
+        key = f"{DEMO_MERCHANT}|{subsidiary}"
+        if key in existing:
+            update_connection(engine, key, base_url=base_url, filter_field_id=filter_field)
+            continue
+        add_connection(
+            engine,
+            SecretBox.from_environment(),
+            merchant_id=DEMO_MERCHANT,
+            netsuite_account_id=fixture["account_id"],
+            auth_kind="tba",
+            credentials=fixture["credentials"]["tba"][0],
+            subsidiary_id=subsidiary,
+            base_url=base_url,
+            filter_field_id=filter_field,
+            account_timezone=fixture["timezone"],
+        )
+    os.environ["DAGSTER_HOME"] = str(prepare_local_dagster_home())
+    logging.getLogger("dagster").setLevel(logging.WARNING)  # the summary below is what a person reads
+    keys = [f"{DEMO_MERCHANT}|2", f"{DEMO_MERCHANT}|3"]
+    try:
+        with dg.DagsterInstance.get() as instance:
+            instance.add_dynamic_partitions(
+                "connections", [k for k in keys if not instance.has_dynamic_partition("connections", k)]
+            )
+            job = defs.resolve_job_def("sync_job")
+            for key in keys:
+                result = job.execute_in_process(
+                    partition_key=key,
+                    instance=instance,
+                    raise_on_error=False,
+                    tags=run_tags(key, as_of=dt.date.today().isoformat()),
+                    run_config=QUIET,
+                )
+                checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
+                duplicates = checks.get("no_duplicate_customers")
+                if duplicates is not None and not duplicates.passed:
+                    connection = next(c for c in list_connections(engine) if c.partition_key == key)
+                    pairs = duplicate_pairs(engine, connection)
+                    click.echo(
+                        f"{key}: the duplicates check failed ({len(pairs)} pairs), as it should on "
+                        "near-duplicate demo data. Playing the operator: marking them distinct with "
+                        "`resolve-sync duplicates distinct` and syncing again."
+                    )
+                    for pair in pairs:
+                        record_resolution(engine, DEMO_MERCHANT, *pair.keys, "distinct", resolved_by="demo")
+                    result = job.execute_in_process(
+                        partition_key=key,
+                        instance=instance,
+                        raise_on_error=False,
+                        tags=run_tags(key, as_of=dt.date.today().isoformat()),
+                        run_config=QUIET,
+                    )
+                    checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
+                _print_summary(key, result, checks)
+    finally:
+        if server is not None:
+            server.stop()
+    click.echo(
+        "\nDone. `make dev` serves the sandbox and the Dagster UI (http://127.0.0.1:3000) with these runs."
+    )
+
+
+def _print_summary(key: str, result, checks) -> None:  # type: ignore[no-untyped-def]
+    counts = {}
+    for event in result.get_asset_materialization_events():
+        if event.asset_key.path[-1] == "resolve_records":
+            counts = {k: v.value for k, v in event.materialization.metadata.items()}
+    status = "succeeded" if result.success else "FAILED"
+    click.echo(f"\n{key}: run {status}")
+    click.echo(
+        "  "
+        + ", ".join(
+            f"{name.replace('_', ' ')} {counts.get(name, 0)}"
+            for name in (
+                "read",
+                "created",
+                "archived",
+                "held_back",
+                "invalid",
+                "skipped",
+                "netsuite_requests",
+            )
+        )
+    )
+    click.echo(
+        "  checks: "
+        + ", ".join(f"{name} {'passed' if e.passed else 'FAILED'}" for name, e in sorted(checks.items()))
+    )
+
+
+@click.command()
+@click.option("--port", default=3000, show_default=True)
+def dev(port: int) -> None:
+    """Serve the demo sandbox (if `make demo` created one) and the Dagster UI on the local instance."""
+    env = {**os.environ, "DAGSTER_HOME": str(prepare_local_dagster_home())}
+    sandbox = None
+    path = demo_fixture_path()
+    if path.exists():
+        sandbox = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "resolve_sync.cli",
+                "sandbox",
+                "serve",
+                str(path),
+                "--port",
+                str(DEMO_PORT),
+            ],
+            env=env,
+        )
+        click.echo(f"sandbox NetSuite account at http://127.0.0.1:{DEMO_PORT}")
+    dagster = Path(sys.executable).parent / "dagster"
+    try:
+        subprocess.run(
+            [str(dagster), "dev", "-w", str(settings.PROJECT_ROOT / "workspace.yaml"), "-p", str(port)],
+            env=env,
+            check=False,
+        )
+    finally:
+        if sandbox is not None:
+            sandbox.terminate()
+            sandbox.wait(timeout=30)

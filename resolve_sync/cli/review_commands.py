@@ -1,0 +1,112 @@
+"""`resolve-sync duplicates` (R12) and `resolve-sync drift` (R8): what an operator reviews."""
+
+from __future__ import annotations
+
+import click
+from sqlalchemy import select
+
+from resolve_sync.cli.output import emit, json_option, subsidiary_option
+from resolve_sync.store.connections import pick_connection
+from resolve_sync.store.database import store_engine
+from resolve_sync.store.duplicate_resolutions import InvalidResolution, list_resolutions, record_resolution
+from resolve_sync.store.models import InvoiceDrift, ResolveInvoice
+from resolve_sync.sync.apply import duplicate_pairs
+
+
+@click.group()
+def duplicates() -> None:
+    """Customers that would be duplicates in Resolve, and how an operator resolves them."""
+
+
+@duplicates.command("list")
+@click.argument("merchant")
+@subsidiary_option
+@json_option
+def list_duplicates(merchant: str, subsidiary: str | None, as_json: bool) -> None:
+    """Unresolved pairs among the customers staged by the last run, and the resolutions recorded."""
+    engine = store_engine()
+    pairs = duplicate_pairs(engine, pick_connection(engine, merchant, subsidiary))
+    rows = [
+        {
+            "left": p.keys[0],
+            "right": p.keys[1],
+            "matched_on": p.matched_on,
+            "left_name": p.left.name,
+            "right_name": p.right.name,
+        }
+        for p in pairs
+    ]
+    emit(
+        rows,
+        ("left", "right", "matched_on", "left_name", "right_name"),
+        as_json=as_json,
+        empty="no unresolved duplicates",
+    )
+    if not as_json:
+        resolved = list_resolutions(engine, merchant)
+        if resolved:
+            click.echo(f"\n{len(resolved)} resolved pair(s):")
+            for r in resolved:
+                click.echo(f"  {r.left_key} {r.right_key}: {r.resolution} by {r.resolved_by}")
+
+
+def _resolve(merchant: str, left: str, right: str, resolution: str) -> None:
+    try:
+        pair = record_resolution(store_engine(), merchant, left, right, resolution)
+    except InvalidResolution as error:
+        raise click.BadParameter(str(error)) from None
+    click.echo(f"{merchant}: {pair[0]} and {pair[1]} marked {resolution}; the next sync applies it")
+
+
+@duplicates.command()
+@click.argument("merchant")
+@click.argument("netsuite_key")
+@click.argument("resolve_key")
+def link(merchant: str, netsuite_key: str, resolve_key: str) -> None:
+    """NETSUITE_KEY (netsuite:<id>) is the existing Resolve customer RESOLVE_KEY (resolve:<id>): link them."""
+    _resolve(merchant, netsuite_key, resolve_key, "linked")
+
+
+@duplicates.command()
+@click.argument("merchant")
+@click.argument("left")
+@click.argument("right")
+def distinct(merchant: str, left: str, right: str) -> None:
+    """LEFT and RIGHT are different customers: sync both."""
+    _resolve(merchant, left, right, "distinct")
+
+
+@click.group()
+def drift() -> None:
+    """NetSuite changes to financed invoices that the sync did not apply (R8)."""
+
+
+@drift.command("list")
+@click.argument("merchant")
+@click.option("--all", "show_all", is_flag=True, help="Include reviewed drift.")
+@json_option
+def list_drift(merchant: str, show_all: bool, as_json: bool) -> None:
+    """Open drift: which financed invoice, what NetSuite changed, and when it was seen."""
+    query = (
+        select(
+            InvoiceDrift.netsuite_id,
+            ResolveInvoice.number,
+            InvoiceDrift.resolve_invoice_id,
+            InvoiceDrift.changes,
+            InvoiceDrift.detected_at,
+            InvoiceDrift.reviewed_at,
+        )
+        .join(ResolveInvoice, ResolveInvoice.id == InvoiceDrift.resolve_invoice_id)
+        .where(InvoiceDrift.merchant_id == merchant)
+        .order_by(InvoiceDrift.detected_at)
+    )
+    if not show_all:
+        query = query.where(InvoiceDrift.reviewed_at.is_(None))
+    with store_engine().connect() as db:
+        rows = [dict(r._mapping) for r in db.execute(query)]
+    emit(
+        rows,
+        ("netsuite_id", "number", "resolve_invoice_id", "changes", "detected_at"),
+        as_json=as_json,
+        empty="no open drift",
+    )
