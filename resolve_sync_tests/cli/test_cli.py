@@ -1,0 +1,113 @@
+"""The `resolve-sync` commands as an operator types them, against the sandbox and the local store."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from resolve_sync.cli import cli
+from resolve_sync_tests.sandbox_helpers import ACCOUNT_ID, TBA
+from resolve_sync_tests.sync_helpers import FILTER, sync_fixture
+
+pytestmark = pytest.mark.sandbox_fixture(sync_fixture())
+
+
+def run(*args: str, ok: bool = True) -> str:
+    result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
+    assert (result.exit_code == 0) is ok, result.output
+    return result.output
+
+
+@pytest.fixture
+def acme(sandbox_server) -> str:
+    run(
+        "connections",
+        "add",
+        "acme",
+        "--account",
+        ACCOUNT_ID,
+        "--subsidiary",
+        "2",
+        "--base-url",
+        sandbox_server.base_url,
+        "--timezone",
+        sandbox_server.fixture.timezone,
+        "--consumer-key",
+        TBA["consumer_key"],
+        "--consumer-secret",
+        TBA["consumer_secret"],
+        "--token-id",
+        TBA["token_id"],
+        "--token-secret",
+        TBA["token_secret"],
+    )
+    return "acme"
+
+
+def test_connections_are_managed_without_showing_secrets(acme) -> None:
+    listed = run("connections", "list")
+    assert "acme|2" in listed and TBA["consumer_secret"] not in listed and TBA["token_secret"] not in listed
+    shown = json.loads(run("connections", "show", "acme", "--json"))
+    assert shown[0]["filter_field_id"] is None and "credentials" not in json.dumps(shown)
+    assert "custentity" in run("connections", "set-filter", "acme", "custbody_x", ok=False)
+    run("connections", "set-filter", "acme", FILTER)
+    assert json.loads(run("connections", "show", "acme", "--json"))[0]["filter_field_id"] == FILTER
+    run("connections", "clear-filter", "acme")
+    run("connections", "disable", "acme")
+    assert json.loads(run("connections", "show", "acme", "--json"))[0]["enabled"] is False
+    run("connections", "enable", "acme")
+
+
+def test_a_field_id_aimed_at_injection_is_refused(acme) -> None:
+    output = run("connections", "set-filter", "acme", "custentity_x' OR '1'='1", ok=False)
+    assert "custentity" in output
+
+
+def test_subsidiaries_and_accounts_are_read_live_and_only_chosen_ids_are_stored(acme) -> None:
+    assert "Canada" in run("subsidiaries", "acme") and "Elimination" not in run("subsidiaries", "acme")
+    accounts = run("accounts", "acme")
+    assert "1100 Accounts Receivable" in accounts
+    run("bookkeeping", "set", "acme", "--account", "receivable=1")
+    assert json.loads(run("connections", "show", "acme", "--json"))[0]["bookkeeping_account_ids"] == {
+        "receivable": "1"
+    }
+    refused = run("bookkeeping", "set", "acme", "--account", "fees=2", ok=False)  # account 2 is Canada's only
+    assert "not active accounts of subsidiary 2" in refused
+
+
+def test_local_sync_status_and_a_failing_sync_exit_code(acme) -> None:
+    output = run("sync", "acme", "--local", "--as-of", "2026-11-26")
+    assert "full sync succeeded" in output and "created 14" in output
+    assert "succeeded" in run("status", "--merchant", "acme")
+    run("connections", "set-filter", "acme", "custentity_region")
+    failed = run("sync", "acme", "--local", ok=False)
+    assert "custentity_region" in failed and "not a checkbox" in failed
+
+
+def test_duplicates_are_listed_and_resolved_from_the_cli(acme, sandbox_server) -> None:
+    from resolve_sync_tests.sandbox_helpers import admin
+
+    admin(sandbox_server.base_url).post(
+        "/_sandbox/records/customers",
+        json={
+            "records": [
+                {
+                    "id": 60,
+                    "entityid": "C60",
+                    "companyname": "ACME, Inc.",
+                    "email": "other@acme.test",
+                    "subsidiary": 2,
+                    "custom": {FILTER: True},
+                }
+            ]
+        },
+    )
+    failed = run("sync", "acme", "--local", ok=False)
+    assert "netsuite:60" in failed
+    assert "netsuite:10" in run("duplicates", "list", "acme")
+    run("duplicates", "distinct", "acme", "netsuite:60", "netsuite:10")
+    assert "no unresolved duplicates" in run("duplicates", "list", "acme")
+    run("sync", "acme", "--local")
+    assert "no open drift" in run("drift", "list", "acme")
