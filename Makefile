@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 PYTHON ?= python3
 
-.PHONY: install test lint format demo dev bench
+.PHONY: install test lint format demo dev bench bench-quick
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -33,4 +33,7 @@ dev: $(STAMP)
 	$(VENV)/bin/resolve-sync dev
 
 bench: $(STAMP)
-	@echo "make bench is not available yet: it arrives with the performance suite (issue 7)." >&2; exit 2
+	$(VENV)/bin/resolve-sync bench
+
+bench-quick: $(STAMP)
+	$(VENV)/bin/resolve-sync bench --quick

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from resolve_sync.bench import runner as bench_runner
 from resolve_sync.cli import (
     connections_commands,
     db_commands,
@@ -35,6 +36,7 @@ for command in (
     review_commands.drift,
     demo_commands.demo,
     demo_commands.dev,
+    bench_runner.bench,
 ):
     cli.add_command(command)
 

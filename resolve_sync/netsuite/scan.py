@@ -52,9 +52,17 @@ class ScanQuery:
 
 
 def split_ranges(low: int, high: int, count: int, parts: int) -> list[tuple[int, int]]:
-    """(exclusive low, inclusive high) ranges covering [low, high], about `parts` of them."""
+    """(exclusive low, inclusive high) ranges covering [low, high], about `parts` of them.
+
+    Where keys are dense, widths are whole multiples of a page's worth of keys, so each range ends on a
+    full page and `hasMore` stops it without a request for a nearly empty last page."""
     parts = max(1, min(parts, count, high - low + 1))
-    width = math.ceil((high - low + 1) / parts)
+    span = high - low + 1
+    if count / span > 0.5:
+        pages_per_range = max(1, math.ceil(math.ceil(count / MAX_PAGE) / parts))
+        width = max(1, round(pages_per_range * MAX_PAGE * span / count))
+    else:
+        width = math.ceil(span / parts)
     return [(start - 1, min(start + width - 1, high)) for start in range(low, high + 1, width)]
 
 
@@ -64,9 +72,10 @@ def full_scan(client: NetSuiteClient, query: ScanQuery, *, ranges_per_worker: in
         return
     low, high, count = int(probe[0]["lo"]), int(probe[0]["hi"]), int(probe[0]["n"])
     workers = client.budget.limit
-    # Enough ranges to keep every worker busy, few enough that partial last pages cost little.
-    parts = max(workers * ranges_per_worker, math.ceil(count / (MAX_PAGE * 50))) if count > MAX_PAGE else 1
-    yield from _parallel(client, query, split_ranges(low, high, count, parts), workers)
+    pages = math.ceil(count / MAX_PAGE)
+    # Enough ranges to keep every worker busy to the end; with few pages, one range per worker.
+    parts = workers * ranges_per_worker if pages >= workers * ranges_per_worker * 2 else workers
+    yield from _parallel(client, query, split_ranges(low, high, count, min(parts, pages)), workers)
 
 
 def _range_pages(

@@ -17,7 +17,7 @@ from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
 from resolve_sync.sandbox.schema import INVOICE_STATUS_LABELS, Kind, Table
-from resolve_sync.sandbox.sql_functions import STORED
+from resolve_sync.sandbox.sql_functions import STORED, SuiteQLFunctionError, strptime_to_stored
 
 MAX_QUERY_LENGTH = 100_000
 
@@ -258,7 +258,14 @@ def _translate(node: exp.Expression, tables: dict[str, Table], aliases: dict[str
         args = [sub(node.this)] + ([node.args["format"]] if node.args.get("format") else [])
         return exp.Anonymous(this="NS_TO_CHAR", expressions=args)
     if isinstance(node, exp.StrToDate | exp.StrToTime):
-        return exp.Anonymous(this="NS_STRPTIME", expressions=[sub(node.this), node.args["format"]])
+        value, fmt = node.this, node.args["format"]
+        if isinstance(value, exp.Literal) and value.is_string and isinstance(fmt, exp.Literal):
+            # Folded here: SQLite would otherwise call the function once per row of the scan.
+            try:
+                return exp.Literal.string(strptime_to_stored(value.this, fmt.this) or "")
+            except SuiteQLFunctionError:
+                raise unsupported() from None
+        return exp.Anonymous(this="NS_STRPTIME", expressions=[sub(value), fmt])
     if isinstance(node, exp.CurrentTimestamp | exp.CurrentDate):
         return exp.Anonymous(this="NS_SYSDATE", expressions=[])
     if isinstance(node, exp.AddMonths):

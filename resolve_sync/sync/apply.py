@@ -200,7 +200,9 @@ def apply_run(engine: Engine, ctx: RunContext) -> Counter[str]:
         for key in pair.keys
         if key.startswith("netsuite:")
     }
+    analyzer = _Analyzer(engine)
     for batch in _plan_rows(engine, ctx, StagedCustomer, NetSuiteCustomerLink):
+        analyzer.after_batch()
         _apply_batch(
             engine,
             ctx,
@@ -223,6 +225,7 @@ def apply_run(engine: Engine, ctx: RunContext) -> Counter[str]:
     for batch in _plan_rows(
         engine, ctx, StagedInvoice, NetSuiteInvoiceLink, extra=StagedInvoice.entity.in_(changed_customers)
     ):
+        analyzer.after_batch()
         _apply_batch(
             engine,
             ctx,
@@ -231,6 +234,26 @@ def apply_run(engine: Engine, ctx: RunContext) -> Counter[str]:
             lambda db, rows: _plan_invoices(db, ctx, rows, facts, ancestry, owners),
         )
     return counts
+
+
+class _Analyzer:
+    """Refreshes PostgreSQL's statistics while a first load grows the tables (after batch 1, 2, 4, 8, …).
+
+    Foreign-key checks run through plans cached per connection; planned while the tables were empty they
+    scan instead of using the unique index, which made a first load quadratic. ANALYZE invalidates them."""
+
+    TABLES = ("resolve_customers", "resolve_invoices", "netsuite_customer_links", "netsuite_invoice_links")
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.batches = 0
+
+    def after_batch(self) -> None:
+        self.batches += 1
+        if self.engine.dialect.name != "postgresql" or self.batches & (self.batches - 1):
+            return
+        with self.engine.begin() as db:
+            db.exec_driver_sql("ANALYZE " + ", ".join(self.TABLES))
 
 
 def _plan_customers(

@@ -224,9 +224,15 @@ def _upsert(
     values = {
         c: getattr(insert.excluded, c) for c in (*columns, *(["in_scope"] if in_scope is not None else []))
     }
-    values["changed_run_id"] = case((differs, ctx.run_id), else_=table.changed_run_id)
-    values["extracted_run_id"] = ctx.run_id
-    refresh = differs if ctx.mode == "incremental" else or_(differs, table.extracted_run_id != ctx.run_id)
+    # Only column references, no bound parameters, in the SET and WHERE clauses: that lets SQLAlchemy send
+    # a batch as one multi-row INSERT instead of one statement per row.
+    values["changed_run_id"] = case((differs, insert.excluded.changed_run_id), else_=table.changed_run_id)
+    values["extracted_run_id"] = insert.excluded.extracted_run_id
+    refresh = (
+        differs
+        if ctx.mode == "incremental"
+        else or_(differs, table.extracted_run_id != insert.excluded.extracted_run_id)
+    )
     statement = insert.on_conflict_do_update(
         index_elements=["connection_id", "netsuite_id"], set_=values, where=refresh
     )
@@ -243,8 +249,7 @@ def _stage(
     *,
     in_scope: bool | None = None,
 ) -> tuple[int, dt.datetime | None]:
-    read, latest = 0, None
-    timezone = ctx.connection.account_timezone
+    read, latest_local = 0, ""
     buffer: list[dict[str, Any]] = []
     for page in pages:
         for item in page:
@@ -258,16 +263,16 @@ def _stage(
             if in_scope is not None:
                 row["in_scope"] = in_scope
             buffer.append(row)
-            if item.get("lastmodified"):
-                moment = local_to_utc(item["lastmodified"], timezone)
-                latest = moment if latest is None or moment > latest else latest
+            # The fixed TO_CHAR form sorts as it reads; convert only the latest (the overlap window absorbs
+            # the one ambiguous hour a year when clocks go back).
+            latest_local = max(latest_local, item.get("lastmodified") or "")
         read += len(page)
         if len(buffer) >= STAGE_BATCH:
             _upsert(engine, table, columns, _dedupe(buffer), ctx, in_scope=in_scope)
             buffer = []
     if buffer:
         _upsert(engine, table, columns, _dedupe(buffer), ctx, in_scope=in_scope)
-    return read, latest
+    return read, local_to_utc(latest_local, ctx.connection.account_timezone) if latest_local else None
 
 
 def _storable(value: Any) -> Any:

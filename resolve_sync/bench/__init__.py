@@ -1,0 +1,1 @@
+"""`make bench`: the performance suite (figures as ratios measured in one run)."""

@@ -1,0 +1,98 @@
+"""Run the suite, print a table a person reads at a glance, and write the same figures as JSON."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import platform
+import time
+from pathlib import Path
+
+import click
+
+from resolve_sync import settings
+from resolve_sync.bench import scenarios
+from resolve_sync.bench.scenarios import Result
+
+SIZES = {
+    # scenario: (quick, full)
+    "extraction_rows": (20_000, 200_000),
+    "peer_rows": (20_000, 200_000),
+    "per_record_sample": (200, 1_000),
+    "apply_customers": (10_000, 100_000),
+    "apply_invoices": (50_000, 500_000),
+    "memory_customers": (10_000, 100_000),
+    "memory_invoices": ((10_000, 100_000), (100_000, 1_000_000)),
+    "connections": (1_000, 1_000),
+    "sensor_connections": (10_000, 10_000),
+}
+
+
+def run_suite(quick: bool) -> list[Result]:
+    size = {name: values[0 if quick else 1] for name, values in SIZES.items()}
+    results: list[Result] = []
+    results += scenarios.extraction_vs_bound(size["extraction_rows"], (1, 5, 15) if not quick else (5,))
+    results += scenarios.extraction_vs_peers(size["peer_rows"], size["per_record_sample"])
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        results += scenarios.apply_scenarios(
+            size["apply_customers"],
+            size["apply_invoices"],
+            f"sqlite:///{folder}/bench.db",
+            f"sqlite:///{folder}/raw.db",
+            "sqlite",
+        )
+    pg = scenarios.postgres_url()
+    if pg:
+        results += scenarios.apply_scenarios(
+            size["apply_customers"], size["apply_invoices"], pg, pg + "_raw", "postgresql"
+        )
+    results.append(scenarios.memory(size["memory_customers"], size["memory_invoices"]))
+    results += scenarios.orchestration(size["connections"], size["sensor_connections"])
+    return results
+
+
+def table(results: list[Result]) -> str:
+    lines = [f"{'scenario':38} {'parameters':44} {'ratio':>8}  {'target':34} met", "-" * 132]
+    for r in results:
+        params = ", ".join(f"{k}={v}" for k, v in r.parameters.items())
+        met = "yes" if r.met else ("NO" if r.met is not None else "-")
+        lines.append(
+            f"{r.name:38} {params[:44]:44} {r.ratio if r.ratio is not None else '-':>8}  {r.target[:34]:34} {met}"
+        )
+        lines.append(f"{'':38} {json.dumps(r.figures)[:92]}")
+        for note in r.notes:
+            lines.append(f"{'':38} note: {note}")
+    return "\n".join(lines)
+
+
+@click.command()
+@click.option("--quick", is_flag=True, help="Smaller sizes; under two minutes.")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="JSON output (default .resolve_sync/bench/latest.json).",
+)
+def bench(quick: bool, out: str | None) -> None:
+    """Run the performance suite: ratios against the governance bound, peers' approaches and raw inserts."""
+    started = time.perf_counter()
+    results = run_suite(quick)
+    click.echo(table(results))
+    path = Path(out) if out else settings.state_dir() / "bench" / "latest.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        json.dumps(
+            {
+                "when": dt.datetime.now(dt.UTC).isoformat(),
+                "quick": quick,
+                "machine": platform.platform(),
+                "elapsed_s": round(time.perf_counter() - started, 1),
+                "scenarios": [dataclasses.asdict(r) for r in results],
+            },
+            indent=2,
+        )
+    )
+    click.echo(f"\nwrote {path} ({time.perf_counter() - started:.0f} s)")
