@@ -61,13 +61,22 @@ class LeaseSlotPool:
                     NetSuiteRequestLease.expires_at < now,
                 )
             )
-            taken = set(
-                connection.scalars(
-                    select(NetSuiteRequestLease.slot).where(
+            holders = dict(
+                connection.execute(
+                    select(NetSuiteRequestLease.slot, NetSuiteRequestLease.holder).where(
                         NetSuiteRequestLease.netsuite_account_id == self.account
                     )
-                )
+                ).all()
             )
+            dead = [slot for slot, owner in holders.items() if _holder_is_dead(owner)]
+            if dead:
+                connection.execute(
+                    delete(NetSuiteRequestLease).where(
+                        NetSuiteRequestLease.netsuite_account_id == self.account,
+                        NetSuiteRequestLease.slot.in_(dead),
+                    )
+                )
+            taken = set(holders) - set(dead)
             for slot in range(self.limit):
                 if slot in taken:
                     continue
@@ -90,3 +99,18 @@ class LeaseSlotPool:
                     NetSuiteRequestLease.holder == holder,
                 )
             )
+
+
+def _holder_is_dead(holder: str) -> bool:
+    """A lease of a process on this host that no longer exists (killed) can be taken over at once."""
+    host, _, rest = holder.partition(":")
+    pid = rest.split(":", 1)[0]
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False

@@ -130,8 +130,14 @@ def start_run(
     subsidiary_id: int | None,
     dagster_run_id: str | None = None,
 ) -> RunContext:
-    """Record a new run. Incremental unless asked, never synced, or the filter field changed (R10)."""
+    """Record a new run. Incremental unless asked, never synced, or the filter field changed (R10).
+
+    One run per connection runs at a time (R13), so an earlier run still marked running was interrupted
+    (its process was killed); it is marked failed so the history says so."""
     with engine.begin() as db:
+        db.execute(update(SyncRun).where(SyncRun.connection_id == connection.id, SyncRun.status == "running")
+                   .values(status="failed", finished_at=utcnow(),
+                           error="interrupted: the run's process ended before it finished"))
         cursors = {
             c.stream: c
             for c in db.execute(select(SyncCursor).where(SyncCursor.connection_id == connection.id)).all()
