@@ -135,9 +135,15 @@ def start_run(
     One run per connection runs at a time (R13), so an earlier run still marked running was interrupted
     (its process was killed); it is marked failed so the history says so."""
     with engine.begin() as db:
-        db.execute(update(SyncRun).where(SyncRun.connection_id == connection.id, SyncRun.status == "running")
-                   .values(status="failed", finished_at=utcnow(),
-                           error="interrupted: the run's process ended before it finished"))
+        db.execute(
+            update(SyncRun)
+            .where(SyncRun.connection_id == connection.id, SyncRun.status == "running")
+            .values(
+                status="failed",
+                finished_at=utcnow(),
+                error="interrupted: the run's process ended before it finished",
+            )
+        )
         cursors = {
             c.stream: c
             for c in db.execute(select(SyncCursor).where(SyncCursor.connection_id == connection.id)).all()

@@ -128,3 +128,32 @@ def test_filter_changes_cursor_logic() -> None:
     changed, cursor = filter_changes({"a|1": ["x", 0]}, {"a|1": "y", "b|1": None})
     assert changed == ["a|1"] and cursor == {"a|1": ["y", 1], "b|1": [None, 0]}
     assert json.loads(json.dumps(cursor)) == cursor
+
+
+def test_freshness_check_flags_connections_without_a_recent_success(store, instance) -> None:
+    from resolve_sync.store.models import SyncRun, utcnow
+
+    fresh, stale = _add(store, "acme", 2), _add(store, "globex", 1)
+    with store.begin() as db:
+        for connection, age in ((fresh, 2), (stale, 30)):
+            finished = utcnow() - dt.timedelta(hours=age)
+            db.execute(
+                SyncRun.__table__.insert().values(
+                    connection_id=connection.id,
+                    merchant_id=connection.merchant_id,
+                    mode="full",
+                    as_of=finished.date(),
+                    status="succeeded",
+                    started_at=finished,
+                    finished_at=finished,
+                    counts={},
+                    pending_cursors={},
+                )
+            )
+    result = defs.resolve_job_def("freshness_job").execute_in_process(
+        instance=instance, resources=_resources(store)
+    )
+    (evaluation,) = result.get_asset_check_evaluations()
+    assert not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.WARN
+    assert "globex|1" in evaluation.metadata["connections"].value
+    assert "acme|2" not in evaluation.metadata["connections"].value

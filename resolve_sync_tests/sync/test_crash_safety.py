@@ -26,14 +26,36 @@ CUSTOMERS, INVOICES = 1_500, 8_000
 
 
 def _account() -> dict:
-    customers = [{"id": i, "entityid": f"C{i}", "companyname": f"Company {i}", "email": f"ap{i}@c{i}.test",
-                  "subsidiary": 2, "parent": (i - 1 if i % 10 == 0 else None),
-                  "lastmodifieddate": "2026-06-01T10:00:00"} for i in range(1, CUSTOMERS + 1)]
-    invoices = [{"id": i, "tranid": f"INV{i}", "trandate": "2026-05-01", "duedate": "2026-06-01",
-                 "entity": 1 + i % CUSTOMERS, "subsidiary": 2, "status": "A", "currency": "USD",
-                 "foreigntotal": 100 + i, "foreignamountunpaid": 100 + i} for i in range(1, INVOICES + 1)]
-    return fixture_dict(customers=customers, customer_subsidiaries=[], invoices=invoices,
-                        latency={"per_request_ms": 40})
+    customers = [
+        {
+            "id": i,
+            "entityid": f"C{i}",
+            "companyname": f"Company {i}",
+            "email": f"ap{i}@c{i}.test",
+            "subsidiary": 2,
+            "parent": (i - 1 if i % 10 == 0 else None),
+            "lastmodifieddate": "2026-06-01T10:00:00",
+        }
+        for i in range(1, CUSTOMERS + 1)
+    ]
+    invoices = [
+        {
+            "id": i,
+            "tranid": f"INV{i}",
+            "trandate": "2026-05-01",
+            "duedate": "2026-06-01",
+            "entity": 1 + i % CUSTOMERS,
+            "subsidiary": 2,
+            "status": "A",
+            "currency": "USD",
+            "foreigntotal": 100 + i,
+            "foreignamountunpaid": 100 + i,
+        }
+        for i in range(1, INVOICES + 1)
+    ]
+    return fixture_dict(
+        customers=customers, customer_subsidiaries=[], invoices=invoices, latency={"per_request_ms": 40}
+    )
 
 
 def _store(folder: Path, server, env: dict[str, str]):
@@ -41,22 +63,38 @@ def _store(folder: Path, server, env: dict[str, str]):
     engine = create_store_engine(url)
     upgrade(engine)
     box = SecretBox([env["RESOLVE_SYNC_SECRET_KEY"].encode()])
-    add_connection(engine, box, merchant_id="acme", netsuite_account_id=ACCOUNT_ID, auth_kind="tba", credentials=TBA,
-                   subsidiary_id=2, base_url=server.base_url, account_timezone=server.fixture.timezone)
+    add_connection(
+        engine,
+        box,
+        merchant_id="acme",
+        netsuite_account_id=ACCOUNT_ID,
+        auth_kind="tba",
+        credentials=TBA,
+        subsidiary_id=2,
+        base_url=server.base_url,
+        account_timezone=server.fixture.timezone,
+    )
     return engine, url
 
 
 def _sync_process(url: str, env: dict[str, str]) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "resolve_sync.cli", "sync", "acme", "--local", "--as-of",
-                             "2026-11-26"], env={**env, "RESOLVE_SYNC_DATABASE_URL": url},
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "resolve_sync.cli", "sync", "acme", "--local", "--as-of", "2026-11-26"],
+        env={**env, "RESOLVE_SYNC_DATABASE_URL": url},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 @pytest.mark.slow
 @pytest.mark.sandbox_fixture(_account())
 def test_r15_killed_runs_then_rerun_equal_a_clean_run(sandbox_server, tmp_path: Path) -> None:
-    env = {**os.environ, "RESOLVE_SYNC_SECRET_KEY": Fernet.generate_key().decode(),
-           "RESOLVE_SYNC_STATE_DIR": str(tmp_path / "state")}
+    env = {
+        **os.environ,
+        "RESOLVE_SYNC_SECRET_KEY": Fernet.generate_key().decode(),
+        "RESOLVE_SYNC_STATE_DIR": str(tmp_path / "state"),
+    }
     clean_dir = tmp_path / "clean"
     clean_dir.mkdir()
     clean_engine, clean_url = _store(clean_dir, sandbox_server, env)
@@ -83,8 +121,12 @@ def test_r15_killed_runs_then_rerun_equal_a_clean_run(sandbox_server, tmp_path: 
         victim.wait(timeout=60)
         rerun = _sync_process(url, env)
         assert rerun.wait(timeout=300) == 0, rerun.stderr.read()
-        assert snapshot(engine) == expected, f"trial {trial} (killed after {delay:.2f}s) differs from a clean run"
+        assert snapshot(engine) == expected, (
+            f"trial {trial} (killed after {delay:.2f}s) differs from a clean run"
+        )
         engine.dispose()
     assert len(killed_at) >= TRIALS * 0.8  # most trials really were killed mid-run
-    print(f"R15: {len(killed_at)} runs killed at {sorted(killed_at)} s of a {duration:.1f} s run; "
-          "records lost: 0, duplicated: 0")
+    print(
+        f"R15: {len(killed_at)} runs killed at {sorted(killed_at)} s of a {duration:.1f} s run; "
+        "records lost: 0, duplicated: 0"
+    )
