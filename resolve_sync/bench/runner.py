@@ -19,11 +19,11 @@ SIZES = {
     # scenario: (quick, full)
     "extraction_rows": (20_000, 200_000),
     "peer_rows": (20_000, 200_000),
-    "per_record_sample": (200, 1_000),
-    "apply_customers": (10_000, 100_000),
-    "apply_invoices": (50_000, 500_000),
-    "memory_customers": (10_000, 100_000),
-    "memory_invoices": ((10_000, 100_000), (100_000, 1_000_000)),
+    "per_record_sample": (40, 400),
+    "apply_customers": (5_000, 100_000),
+    "apply_invoices": (25_000, 500_000),
+    "memory_customers": (5_000, 100_000),
+    "memory_invoices": ((5_000, 50_000), (100_000, 1_000_000)),
     "connections": (1_000, 1_000),
     "sensor_connections": (10_000, 10_000),
 }
