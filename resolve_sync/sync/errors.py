@@ -25,3 +25,7 @@ class FilterFieldInvalid(SyncConfigError):
 
 class DuplicatesFound(SyncConfigError):
     """R12: the sync would create duplicate customers; an operator must link them or mark them distinct."""
+
+
+class StoreUnavailable(RuntimeError):
+    """The Resolve store went away during a run. Batches already committed stand; the re-run finishes."""

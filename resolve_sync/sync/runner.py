@@ -3,17 +3,19 @@ invoices, apply. The Dagster assets run the same steps one by one; the CLI's --l
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
 
 from resolve_sync.netsuite.client import NetSuiteClient
 from resolve_sync.store.connections import Connection
 from resolve_sync.sync.apply import apply_run, duplicate_pairs, fail_run, finish_run
-from resolve_sync.sync.errors import DuplicatesFound
+from resolve_sync.sync.errors import DuplicatesFound, StoreUnavailable
 from resolve_sync.sync.extract import (
     RunContext,
     extract_customers,
@@ -97,6 +99,19 @@ def check_duplicates(engine: Engine, ctx: RunContext) -> None:
         )
 
 
+def store_unavailable(engine: Engine, ctx: RunContext, error: DBAPIError) -> StoreUnavailable:
+    """A clear error for a database that failed mid-run (and a best effort to record it)."""
+    where = engine.url.render_as_string(hide_password=True)
+    unavailable = StoreUnavailable(
+        f"Merchant {ctx.connection.merchant_id!r}: the Resolve store ({where}) failed during the sync "
+        f"({type(error.orig).__name__ if error.orig else type(error).__name__}). Batches committed before it stand "
+        "and nothing is half-written; run the sync again once the database is back."
+    )
+    with contextlib.suppress(Exception):
+        fail_run(engine, ctx.run_id, unavailable)
+    return unavailable
+
+
 def run_sync(
     client: NetSuiteClient,
     engine: Engine,
@@ -117,6 +132,8 @@ def run_sync(
         applied = apply_run(engine, ctx)
         counts = report_counts(applied, extracted, client.stats.as_dict())
         finish_run(engine, ctx, counts)
+    except DBAPIError as error:
+        raise store_unavailable(engine, ctx, error) from None
     except BaseException as error:
         fail_run(engine, ctx.run_id, error, report_counts(Counter(), extracted, client.stats.as_dict()))
         raise
