@@ -14,6 +14,7 @@ from typing import Any
 
 import dagster as dg
 from sqlalchemy import Engine, func, select
+from sqlalchemy.exc import DBAPIError
 
 from resolve_sync.defs.partitions import AS_OF_TAG, FULL_REFRESH_TAG, connections_partitions
 from resolve_sync.defs.resources import NetSuiteResource, StoreResource
@@ -49,6 +50,13 @@ def _step(
         yield connection, engine, client
     except (SyncConfigError, NetSuiteError) as error:
         raise dg.Failure(description=str(error)) from None
+    except DBAPIError as error:
+        raise dg.Failure(
+            description=(
+                f"The Resolve store failed during this step ({type(error.orig).__name__ if error.orig else 'error'}); "
+                "batches committed before it stand. Re-run the partition once the database is back."
+            )
+        ) from None
     finally:
         client.close()
 
