@@ -104,14 +104,18 @@ def demo(customers: int, invoices: int) -> None:
                 "connections", [k for k in keys if not instance.has_dynamic_partition("connections", k)]
             )
             job = defs.resolve_job_def("sync_job")
-            for key in keys:
-                result = job.execute_in_process(
+
+            def run(key: str) -> dg.ExecuteInProcessResult:
+                return job.execute_in_process(
                     partition_key=key,
                     instance=instance,
                     raise_on_error=False,
                     tags=run_tags(key, as_of=dt.date.today().isoformat()),
                     run_config=QUIET,
                 )
+
+            for key in keys:
+                result = run(key)
                 checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
                 duplicates = checks.get("no_duplicate_customers")
                 if duplicates is not None and not duplicates.passed:
@@ -124,13 +128,7 @@ def demo(customers: int, invoices: int) -> None:
                     )
                     for pair in pairs:
                         record_resolution(engine, DEMO_MERCHANT, *pair.keys, "distinct", resolved_by="demo")
-                    result = job.execute_in_process(
-                        partition_key=key,
-                        instance=instance,
-                        raise_on_error=False,
-                        tags=run_tags(key, as_of=dt.date.today().isoformat()),
-                        run_config=QUIET,
-                    )
+                    result = run(key)
                     checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
                 _print_summary(key, result, checks)
     finally:

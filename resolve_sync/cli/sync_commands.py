@@ -16,7 +16,7 @@ from resolve_sync.store.connections import list_connections, pick_connection
 from resolve_sync.store.database import store_engine
 from resolve_sync.store.models import SyncRecordOutcome, SyncRun
 from resolve_sync.sync.clients import client_for
-from resolve_sync.sync.runner import run_sync
+from resolve_sync.sync.runner import COUNT_NAMES, run_sync
 
 WEBSERVER_ENV = "DAGSTER_WEBSERVER_URL"
 LAUNCH = """
@@ -127,17 +127,8 @@ def sync(
             f"{connection.partition_key}: {report.mode} sync succeeded: "
             + ", ".join(
                 f"{k} {report[k]}"
-                for k in (
-                    "read",
-                    "created",
-                    "updated",
-                    "unchanged",
-                    "archived",
-                    "unarchived",
-                    "frozen",
-                    "held_back",
-                    "invalid",
-                )
+                for k in COUNT_NAMES
+                if k not in ("netsuite_requests", "retries", "skipped")
             )
         )
         return

@@ -61,6 +61,20 @@ def _step(
         client.close()
 
 
+def _prepare(
+    context: dg.AssetExecutionContext, engine: Engine, client: NetSuiteClient, connection: Connection
+) -> RunContext:
+    """Validate (R2, R11) and start the sync run for this Dagster run, with the options its tags carry."""
+    return prepare(
+        client,
+        engine,
+        connection,
+        as_of=_as_of(context),
+        full_refresh=context.run.tags.get(FULL_REFRESH_TAG) == "true",
+        dagster_run_id=context.run_id,
+    )
+
+
 def _current_run(
     context: dg.AssetExecutionContext, engine: Engine, client: NetSuiteClient, connection: Connection
 ) -> RunContext:
@@ -73,14 +87,7 @@ def _current_run(
         )
     if run_id is not None:
         return load_run(engine, connection, run_id)
-    return prepare(
-        client,
-        engine,
-        connection,
-        as_of=_as_of(context),
-        full_refresh=context.run.tags.get(FULL_REFRESH_TAG) == "true",
-        dagster_run_id=context.run_id,
-    )
+    return _prepare(context, engine, client, connection)
 
 
 def duplicates_markdown(pairs: list[DuplicatePair], merchant_id: str) -> str:
@@ -125,14 +132,7 @@ def netsuite_customers(
 ) -> dg.MaterializeResult:
     with _step(context, store, netsuite) as (connection, engine, client):
         try:
-            run = prepare(
-                client,
-                engine,
-                connection,
-                as_of=_as_of(context),
-                full_refresh=context.run.tags.get(FULL_REFRESH_TAG) == "true",
-                dagster_run_id=context.run_id,
-            )
+            run = _prepare(context, engine, client, connection)
         except SyncConfigError as rejected:
             record_rejected_run(
                 engine, connection, as_of=_as_of(context), error=rejected, dagster_run_id=context.run_id
