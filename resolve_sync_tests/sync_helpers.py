@@ -172,3 +172,38 @@ def snapshot(store: Engine) -> dict[str, list[tuple]]:
         return {
             name: [tuple(str(v) for v in row) for row in db.execute(text(q))] for name, q in queries.items()
         }
+
+
+def medium_account(customers: int = 3_000, invoices: int = 6_000, **overrides: Any) -> dict[str, Any]:
+    """Enough records for several pages per scan, with sub-customers every tenth customer."""
+    return fixture_dict(
+        customers=[
+            {
+                "id": i,
+                "entityid": f"C{i}",
+                "companyname": f"Company {i}",
+                "email": f"ap{i}@c{i}.test",
+                "subsidiary": 2,
+                "parent": (i - 1 if i % 10 == 0 else None),
+                "lastmodifieddate": "2026-06-01T10:00:00",
+            }
+            for i in range(1, customers + 1)
+        ],
+        customer_subsidiaries=[],
+        invoices=[
+            {
+                "id": i,
+                "tranid": f"INV{i}",
+                "trandate": "2026-05-01",
+                "duedate": "2026-06-01",
+                "entity": 1 + i % customers,
+                "subsidiary": 2,
+                "status": "A",
+                "currency": "USD",
+                "foreigntotal": 100 + i,
+                "foreignamountunpaid": 100 + i,
+            }
+            for i in range(1, invoices + 1)
+        ],
+        **overrides,
+    )

@@ -11,6 +11,7 @@ from resolve_sync.store.models import ResolveCustomer, SyncRecordOutcome
 from resolve_sync.sync import apply as apply_module
 from resolve_sync_tests.sandbox_helpers import admin
 from resolve_sync_tests.sync_helpers import (
+    AS_OF,
     FILTER,
     _invoice,
     connect,
@@ -122,3 +123,25 @@ def test_one_customer_in_two_connected_subsidiaries_is_one_resolve_customer(stor
         maple = db.scalars(select(ResolveCustomer.id).where(ResolveCustomer.netsuite_id == "40")).all()
     assert len(maple) == 1
     assert invoices(store)["107"].customer_id == customers(store)["50"].id
+
+
+def test_duplicate_netsuite_ids_in_one_page_stage_once(store, sandbox_server) -> None:
+    """PostgreSQL refuses an upsert that touches a row twice; a page repeating an id must not break the run."""
+    from resolve_sync.store.models import StagedCustomer
+    from resolve_sync.sync.extract import CUSTOMER_COLUMNS, _stage, start_run
+
+    connection = connect(store, sandbox_server)
+    ctx = start_run(store, connection, as_of=AS_OF, full_refresh=True, subsidiary_id=2)
+    page = [
+        {"id": "10", "entityid": "C10", "companyname": "Acme Inc", "lastmodified": "2026-06-01 10:00:00"},
+        {
+            "id": "10",
+            "entityid": "C10",
+            "companyname": "Acme Inc (later)",
+            "lastmodified": "2026-06-01 10:00:05",
+        },
+    ]
+    read, latest = _stage(store, ctx, StagedCustomer, CUSTOMER_COLUMNS, [page], in_scope=True)
+    assert read == 2 and latest is not None
+    (row,) = orm_rows(store, select(StagedCustomer))
+    assert row.companyname == "Acme Inc (later)"
