@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -111,3 +113,35 @@ def test_duplicates_are_listed_and_resolved_from_the_cli(acme, sandbox_server) -
     assert "no unresolved duplicates" in run("duplicates", "list", "acme")
     run("sync", "acme", "--local")
     assert "no open drift" in run("drift", "list", "acme")
+
+
+def test_a_connection_with_missing_credentials_is_refused_before_anything_is_stored(sandbox_server) -> None:
+    output = run(
+        "connections",
+        "add",
+        "acme",
+        "--account",
+        ACCOUNT_ID,
+        "--subsidiary",
+        "2",
+        "--auth",
+        "oauth2_m2m",
+        "--client-id",
+        "c",
+        "--certificate-id",
+        "k",
+        ok=False,
+    )
+    assert "--private-key-file is required" in output
+    assert "(none)" in run("connections", "list")
+
+
+def test_secrets_rotate_keeps_every_connection_usable(acme, monkeypatch) -> None:
+    from resolve_sync.store.secrets import generate_key
+
+    old = (Path(os.environ["RESOLVE_SYNC_STATE_DIR"]) / "secret.key").read_text().strip()
+    new = generate_key()
+    monkeypatch.setenv("RESOLVE_SYNC_SECRET_KEY", f"{new},{old}")
+    assert "re-encrypted the credentials of 1 connection" in run("secrets", "rotate")
+    monkeypatch.setenv("RESOLVE_SYNC_SECRET_KEY", new)  # the old key is retired
+    assert "sync succeeded" in run("sync", "acme", "--local", "--as-of", "2026-11-26")

@@ -145,3 +145,49 @@ def test_duplicate_netsuite_ids_in_one_page_stage_once(store, sandbox_server) ->
     assert read == 2 and latest is not None
     (row,) = orm_rows(store, select(StagedCustomer))
     assert row.companyname == "Acme Inc (later)"
+
+
+def test_a_parent_cycle_holds_the_invoices_back_instead_of_guessing(store) -> None:
+    raw = sync_fixture()
+    raw["customers"] += [
+        {
+            "id": 80,
+            "entityid": "C80",
+            "companyname": "Loop A",
+            "email": "a@loop.test",
+            "parent": 81,
+            "subsidiary": 2,
+            "custom": {FILTER: True},
+        },
+        {
+            "id": 81,
+            "entityid": "C81",
+            "companyname": "Loop B",
+            "email": "b@loop.test",
+            "parent": 80,
+            "subsidiary": 2,
+            "custom": {FILTER: True},
+        },
+    ]
+    raw["invoices"].append(_invoice(800, 80, "2026-07-01"))
+    with SandboxServer(parse_fixture(raw)) as server:
+        report = sync(store, server, connect(store, server))
+    assert "800" not in invoices(store) and report["held_back"] == 1
+    (outcome,) = [r for r in orm_rows(store, select(SyncRecordOutcome)) if r.netsuite_id == "800"]
+    assert "cycle" in outcome.reason
+    assert customers(store)["80"].archived and customers(store)["81"].archived  # both are sub-customers
+
+
+@pytest.mark.parametrize("value", ["31/02/2026", "2026-13-01", "yesterday"])
+def test_unparseable_dates_make_the_invoice_invalid(value: str) -> None:
+    from resolve_sync.sync.transform import InvalidRecord, resolve_invoice_fields
+
+    row = {
+        "tranid": "INV1",
+        "foreigntotal": "10",
+        "foreignamountunpaid": "10",
+        "trandate": value,
+        "currency": "USD",
+    }
+    with pytest.raises(InvalidRecord, match="is not a date"):
+        resolve_invoice_fields(row, "cus_1")
