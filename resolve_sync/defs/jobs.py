@@ -1,14 +1,25 @@
 """Jobs: the sync of one partition, and the freshness check on its own."""
 
-from __future__ import annotations
-
 import dagster as dg
 
+from resolve_sync.connection_keys import parse_key
 from resolve_sync.defs.assets import netsuite_customers, netsuite_invoices, resolve_records
 from resolve_sync.defs.checks import sync_freshness
+from resolve_sync.defs.partitions import MERCHANT_TAG, connections_partitions
+
+
+@dg.partitioned_config(
+    partitions_def=connections_partitions,
+    tags_for_partition_key_fn=lambda key: {MERCHANT_TAG: parse_key(key).merchant_id},
+)
+def sync_config(partition_key: str) -> dict:
+    """No run config; the partition's runs carry the merchant tag, including runs launched from the UI."""
+    return {}
+
 
 sync_job = dg.define_asset_job(
     "sync_job",
+    config=sync_config,
     selection=dg.AssetSelection.assets(netsuite_customers, netsuite_invoices, resolve_records)
     - dg.AssetSelection.checks(sync_freshness),
     description="Sync one connection (partition): extract customers, extract invoices, write Resolve records.",

@@ -6,7 +6,7 @@ import dagster as dg
 import pytest
 
 from resolve_sync.definitions import defs
-from resolve_sync.defs.partitions import run_tags
+from resolve_sync.defs.partitions import AS_OF_TAG
 from resolve_sync.defs.resources import StoreResource
 from resolve_sync.sandbox.fixture import parse_fixture
 from resolve_sync.sandbox.server import SandboxServer
@@ -29,7 +29,7 @@ def materialize(instance, store, key: str) -> dg.ExecuteInProcessResult:
         instance=instance,
         raise_on_error=False,
         resources={"store": StoreResource(database_url=store.url.render_as_string(hide_password=False))},
-        tags=run_tags(key, as_of=AS_OF.isoformat()),
+        tags={AS_OF_TAG: AS_OF.isoformat()},  # the merchant tag comes from the job's partitioned config
     )
 
 
