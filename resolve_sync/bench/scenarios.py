@@ -11,7 +11,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -55,8 +55,8 @@ class Result:
     notes: list[str] = field(default_factory=list)
 
 
-def _customers(n: int, *, email: bool = True) -> list[dict[str, Any]]:
-    return [
+def _iter_customers(n: int, *, email: bool = True) -> Iterator[dict[str, Any]]:
+    return (
         {
             "id": i,
             "entityid": f"C{i}",
@@ -66,11 +66,11 @@ def _customers(n: int, *, email: bool = True) -> list[dict[str, Any]]:
             "lastmodifieddate": f"2026-0{1 + i % 9}-1{i % 10}T10:{i % 60:02d}:00",
         }
         for i in range(1, n + 1)
-    ]
+    )
 
 
-def _invoices(n: int, customers: int) -> list[dict[str, Any]]:
-    return [
+def _iter_invoices(n: int, customers: int) -> Iterator[dict[str, Any]]:
+    return (
         {
             "id": i,
             "tranid": f"INV{i:08d}",
@@ -85,7 +85,15 @@ def _invoices(n: int, customers: int) -> list[dict[str, Any]]:
             "lastmodifieddate": f"2026-0{1 + i % 9}-1{i % 10}T11:{i % 60:02d}:00",
         }
         for i in range(1, n + 1)
-    ]
+    )
+
+
+def _customers(n: int, *, email: bool = True) -> list[dict[str, Any]]:
+    return list(_iter_customers(n, email=email))
+
+
+def _invoices(n: int, customers: int) -> list[dict[str, Any]]:
+    return list(_iter_invoices(n, customers))
 
 
 def account(customers: list[dict], invoices: list[dict], *, limit: int = 5, latency_ms: float = 0) -> dict:
@@ -287,12 +295,16 @@ def _raw_insert_seconds(source: Engine, target_url: str) -> float:
 class RemoteSandbox:
     """The sandbox in its own process, as NetSuite would be: its CPU does not compete with the sync's."""
 
-    def __init__(self, raw: dict[str, Any]) -> None:
+    def __init__(self, raw: dict[str, Any] | tuple[int, int]) -> None:
+        """`raw` is a fixture dict, or (customers, invoices) to stream one to disk without holding it."""
         import json
 
         self._folder = tempfile.TemporaryDirectory()
         fixture = Path(self._folder.name) / "account.json"
-        fixture.write_text(json.dumps(raw))
+        if isinstance(raw, tuple):
+            write_account(fixture, *raw)
+        else:
+            fixture.write_text(json.dumps(raw))
         self._process = subprocess.Popen(
             [sys.executable, "-m", "resolve_sync.cli", "sandbox", "serve", str(fixture)],
             stdout=subprocess.PIPE,
@@ -418,10 +430,28 @@ def memory(customers: int, invoice_sizes: tuple[int, ...]) -> Result:
     )
 
 
+def write_account(path: Path, customers: int, invoices: int) -> None:
+    """The benchmark account written record by record, so the writer never holds it in memory."""
+    import json
+
+    header = {k: v for k, v in account([], []).items() if k not in ("customers", "invoices")}
+    with open(path, "w") as out:
+        out.write(json.dumps(header)[:-1])
+        for name, records in (
+            ("customers", _iter_customers(customers)),
+            ("invoices", _iter_invoices(invoices, customers)),
+        ):
+            out.write(f', "{name}": [')
+            for index, record in enumerate(records):
+                out.write(("," if index else "") + json.dumps(record))
+            out.write("]")
+        out.write("}")
+
+
 def memory_probe(customers: int, invoices: int) -> int:
     """Run in a child: the sandbox in a grand-child, the sync here; print our peak RSS in KiB."""
     with (
-        RemoteSandbox(account(_customers(customers), _invoices(invoices, customers))) as server,
+        RemoteSandbox((customers, invoices)) as server,
         tempfile.TemporaryDirectory() as folder,
     ):
         engine = _store(f"sqlite:///{folder}/store.db")
