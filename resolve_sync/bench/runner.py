@@ -6,7 +6,9 @@ import dataclasses
 import datetime as dt
 import json
 import platform
+import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -29,28 +31,57 @@ SIZES = {
 }
 
 
-def run_suite(quick: bool) -> list[Result]:
+def _scenarios(quick: bool) -> list[tuple[str, Callable[[], list[Result]]]]:
     size = {name: values[0 if quick else 1] for name, values in SIZES.items()}
-    results: list[Result] = []
-    results += scenarios.extraction_vs_bound(size["extraction_rows"], (1, 5, 15) if not quick else (5,))
-    results += scenarios.extraction_vs_peers(size["peer_rows"], size["per_record_sample"])
-    import tempfile
 
-    with tempfile.TemporaryDirectory() as folder:
-        results += scenarios.apply_scenarios(
-            size["apply_customers"],
-            size["apply_invoices"],
-            f"sqlite:///{folder}/bench.db",
-            f"sqlite:///{folder}/raw.db",
-            "sqlite",
+    def apply_on(engine_name: str) -> list[Result]:
+        if engine_name == "sqlite":
+            with tempfile.TemporaryDirectory() as folder:
+                return scenarios.apply_scenarios(
+                    size["apply_customers"],
+                    size["apply_invoices"],
+                    f"sqlite:///{folder}/bench.db",
+                    f"sqlite:///{folder}/raw.db",
+                    "sqlite",
+                )
+        url = scenarios.postgres_url()
+        if url is None:
+            return []
+        return scenarios.apply_scenarios(
+            size["apply_customers"], size["apply_invoices"], url, url + "_raw", "postgresql"
         )
-    pg = scenarios.postgres_url()
-    if pg:
-        results += scenarios.apply_scenarios(
-            size["apply_customers"], size["apply_invoices"], pg, pg + "_raw", "postgresql"
-        )
-    results.append(scenarios.memory(size["memory_customers"], size["memory_invoices"]))
-    results += scenarios.orchestration(size["connections"], size["sensor_connections"])
+
+    return [
+        (
+            "extraction vs the bound",
+            lambda: scenarios.extraction_vs_bound(size["extraction_rows"], (5,) if quick else (1, 5, 15)),
+        ),
+        (
+            "extraction vs peers",
+            lambda: scenarios.extraction_vs_peers(size["peer_rows"], size["per_record_sample"]),
+        ),
+        ("apply on SQLite", lambda: apply_on("sqlite")),
+        ("apply on PostgreSQL", lambda: apply_on("postgresql")),
+        ("memory", lambda: [scenarios.memory(size["memory_customers"], size["memory_invoices"])]),
+        ("orchestration", lambda: scenarios.orchestration(size["connections"], size["sensor_connections"])),
+    ]
+
+
+def run_suite(quick: bool, report: Callable[[Result], None] = lambda r: None) -> list[Result]:
+    """Every scenario, each reported as soon as it is measured; one that breaks is a failed row, not the end."""
+    results: list[Result] = []
+    for name, scenario in _scenarios(quick):
+        try:
+            measured = scenario()
+        except Exception as error:  # noqa: BLE001 - a broken scenario is reported, the rest still run
+            measured = [
+                Result(
+                    name, {}, {"error": f"{type(error).__name__}: {error}"[:300]}, "-", None, "runs", False
+                )
+            ]
+        for result in measured:
+            report(result)
+            results.append(result)
     return results
 
 
@@ -79,8 +110,8 @@ def table(results: list[Result]) -> str:
 def bench(quick: bool, out: str | None) -> None:
     """Run the performance suite: ratios against the governance bound, peers' approaches and raw inserts."""
     started = time.perf_counter()
-    results = run_suite(quick)
-    click.echo(table(results))
+    click.echo(table([]))
+    results = run_suite(quick, report=lambda r: click.echo(table([r]).split("\n", 2)[2]))
     path = Path(out) if out else settings.state_dir() / "bench" / "latest.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(

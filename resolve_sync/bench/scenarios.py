@@ -408,12 +408,17 @@ def apply_scenarios(customers: int, invoices: int, url: str, raw_url: str, engin
 def memory(customers: int, invoice_sizes: tuple[int, ...]) -> Result:
     peaks = {}
     for invoices in invoice_sizes:
-        output = subprocess.run(
+        probe = subprocess.run(
             [sys.executable, "-m", "resolve_sync.bench.memory_probe", str(customers), str(invoices)],
             capture_output=True,
             text=True,
-            check=True,
-        ).stdout
+        )
+        if probe.returncode != 0:
+            raise RuntimeError(
+                f"memory probe ({customers} customers, {invoices} invoices) failed: "
+                f"{probe.stderr.strip()[-400:]}"
+            )
+        output = probe.stdout
         peaks[invoices] = int(output.strip().splitlines()[-1])
     largest, smallest = max(invoice_sizes), min(invoice_sizes)
     growth = peaks[largest] / peaks[smallest]
