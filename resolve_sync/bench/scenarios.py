@@ -23,7 +23,6 @@ from resolve_sync.netsuite import build_client
 from resolve_sync.netsuite.client import NetSuiteClient, RetryPolicy
 from resolve_sync.netsuite.queries import customer_scan
 from resolve_sync.netsuite.scan import full_scan
-from resolve_sync.sandbox.fixture import parse_fixture
 from resolve_sync.sandbox.server import SandboxServer
 from resolve_sync.store.connections import Connection, add_connection
 from resolve_sync.store.database import create_store_engine
@@ -134,8 +133,8 @@ def extraction_vs_bound(rows: int, limits: tuple[int, ...], latency_ms: float = 
     results = []
     for limit in limits:
         with (
-            SandboxServer(
-                parse_fixture(account(_customers(rows, email=False), [], limit=limit, latency_ms=latency_ms))
+            RemoteSandbox(
+                account(_customers(rows, email=False), [], limit=limit, latency_ms=latency_ms)
             ) as server,
             _client(server, limit) as client,
         ):
@@ -168,8 +167,8 @@ def extraction_vs_bound(rows: int, limits: tuple[int, ...], latency_ms: float = 
 def extraction_vs_peers(
     rows: int, per_record_sample: int, latency_ms: float = 250, limit: int = 5
 ) -> list[Result]:
-    with SandboxServer(
-        parse_fixture(account(_customers(rows, email=False), [], limit=limit, latency_ms=latency_ms))
+    with RemoteSandbox(
+        account(_customers(rows, email=False), [], limit=limit, latency_ms=latency_ms)
     ) as server:
         with _client(server, limit) as client:
             ours_s, ours_rows = _timed(
