@@ -460,6 +460,15 @@ def memory_probe(customers: int, invoices: int) -> int:
     ):
         engine = _store(f"sqlite:///{folder}/store.db")
         _sync(engine, server, _connection(engine, server))  # type: ignore[arg-type]
+    return peak_rss_kib()
+
+
+def peak_rss_kib() -> int:
+    """This process's own peak resident size (VmHWM). Not ru_maxrss: Linux carries that over from the
+    parent across fork and exec, so a child of a large benchmark process would report the parent's peak."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
