@@ -24,7 +24,7 @@ from resolve_sync.defs.instance import prepare_local_dagster_home
 DEMO_PORT = int(os.environ.get("RESOLVE_SYNC_DEMO_PORT", "8765"))
 DEMO_MERCHANT = "demo"
 DEMO_FILTER = "custentity_sync_to_resolve"
-QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}  # the summary reports failures
 
 
 def demo_fixture_path() -> Path:
