@@ -271,7 +271,7 @@ def _connection(engine: Engine, server: SandboxServer) -> Connection:
     )
 
 
-def _sync(engine: Engine, server: SandboxServer, connection: Connection, box: SecretBox | None = None) -> Any:
+def _sync(engine: Engine, server: SandboxServer, connection: Connection) -> Any:
     with _client(server, 5) as client:
         return run_sync(client, engine, connection, as_of=AS_OF)
 

@@ -6,6 +6,7 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 
 from resolve_sync import settings
@@ -27,6 +28,11 @@ def normalise_url(url: str) -> str:
     if parsed.drivername in ("postgresql", "postgresql+psycopg", "postgresql+psycopg2"):
         parsed = parsed.set(drivername="postgresql+psycopg2")
     return parsed.render_as_string(hide_password=False)
+
+
+def upsert_insert(engine: Engine, table: Any) -> Any:
+    """An INSERT that accepts ON CONFLICT clauses on the engine's dialect (both store engines have them)."""
+    return (postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert)(table)
 
 
 def _enable_sqlite_integrity(dbapi_connection: Any, _record: Any) -> None:

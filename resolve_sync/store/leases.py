@@ -15,8 +15,8 @@ import time
 import uuid
 
 from sqlalchemy import Engine, delete, select
-from sqlalchemy.dialects import postgresql, sqlite
 
+from resolve_sync.store.database import upsert_insert
 from resolve_sync.store.models import NetSuiteRequestLease, utcnow
 
 
@@ -38,9 +38,7 @@ class LeaseSlotPool:
         self.ttl = dt.timedelta(seconds=ttl_seconds)
         self.poll_seconds = poll_seconds
         self._holder_prefix = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-        self._insert = (postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert)(
-            NetSuiteRequestLease
-        )
+        self._insert = upsert_insert(engine, NetSuiteRequestLease)
 
     def acquire(self) -> object:
         holder = f"{self._holder_prefix}:{threading.get_ident()}"

@@ -11,11 +11,11 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from sqlalchemy import Engine, bindparam, exists, insert, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection as DB
 from sqlalchemy.exc import IntegrityError
 
 from resolve_sync.store.connections import Connection
+from resolve_sync.store.database import upsert_insert
 from resolve_sync.store.models import (
     RESOLVE_SOURCE_NETSUITE,
     DuplicateResolution,
@@ -256,6 +256,11 @@ class _Analyzer:
             db.exec_driver_sql("ANALYZE " + ", ".join(self.TABLES))
 
 
+def _changed_this_run(row: Mapping[str, Any], ctx: RunContext) -> bool:
+    """A held-back or invalid record's outcome is recorded again only when NetSuite changed it (or on a full run)."""
+    return row["changed_run_id"] == ctx.run_id or ctx.mode == "full"
+
+
 def _plan_customers(
     db: DB,
     ctx: RunContext,
@@ -298,7 +303,7 @@ def _plan_customers(
                     f"link` or `distinct` (R12)"
                 ),
             )
-        action.changed_this_run = row["changed_run_id"] == ctx.run_id or ctx.mode == "full"
+        action.changed_this_run = _changed_this_run(row, ctx)
         actions.append(action)
     return actions
 
@@ -329,7 +334,7 @@ def _plan_invoices(
             why = f"its customer {owner} is not synced yet (see that customer's outcome)"
         link = links.get(row["netsuite_id"])
         action = plan_invoice(row, owner_resolve_id, why, link, states.get(link.resolve_id) if link else None)
-        action.changed_this_run = row["changed_run_id"] == ctx.run_id or ctx.mode == "full"
+        action.changed_this_run = _changed_this_run(row, ctx)
         actions.append(action)
     return actions
 
@@ -544,7 +549,7 @@ def finish_run(engine: Engine, ctx: RunContext, counts: Mapping[str, Any]) -> No
         pending = (
             db.execute(select(SyncRun.pending_cursors).where(SyncRun.id == ctx.run_id)).scalar_one() or {}
         )
-        upsert = (postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert)(SyncCursor)
+        upsert = upsert_insert(engine, SyncCursor)
         for stream, position in pending.items():
             values = {
                 "connection_id": ctx.connection.id,

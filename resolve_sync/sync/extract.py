@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Engine, and_, case, delete, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from resolve_sync.netsuite.client import NetSuiteClient
 from resolve_sync.netsuite.errors import NetSuiteQueryError
@@ -22,6 +21,7 @@ from resolve_sync.netsuite.queries import ACTIVE_SUBSIDIARIES, customer_scan, cu
 from resolve_sync.netsuite.scan import Rows, full_scan, incremental_scan
 from resolve_sync.netsuite.timestamps import local_to_utc, utc_to_local
 from resolve_sync.store.connections import Connection
+from resolve_sync.store.database import upsert_insert
 from resolve_sync.store.models import StagedCustomer, StagedInvoice, SyncCursor, SyncRun, utcnow
 from resolve_sync.sync.errors import FilterFieldInvalid, SubsidiaryRequired
 
@@ -230,7 +230,7 @@ def _upsert(
     in_scope: bool | None,
 ) -> None:
     """Insert or update staged rows; a row counts as changed only when a NetSuite value differs."""
-    insert = (postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert)(table)
+    insert = upsert_insert(engine, table)
     content = [c for c in columns if c != "lastmodified"] + (["in_scope"] if in_scope is not None else [])
     differs = or_(*[getattr(table, c).is_distinct_from(getattr(insert.excluded, c)) for c in content])
     values = {
@@ -351,7 +351,7 @@ def _stage_missing_ancestors(client: NetSuiteClient, engine: Engine, ctx: RunCon
 
 
 def _insert_ancestors(engine: Engine, ctx: RunContext, rows: Rows) -> None:
-    insert = (postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert)(StagedCustomer)
+    insert = upsert_insert(engine, StagedCustomer)
     values = [
         {
             "connection_id": ctx.connection.id,
