@@ -10,16 +10,25 @@ from typing import Any
 
 import httpx
 
+from resolve_sync.errors import RemoteError
 
-class NetSuiteError(Exception):
+
+class NetSuiteError(RemoteError):
     """Anything NetSuite (or the way to it) answered with other than success."""
 
     retryable = False
 
     def __init__(
-        self, message: str, *, status: int | None = None, code: str | None = None, detail: str | None = None
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        code: str | None = None,
+        detail: str | None = None,
+        merchant_id: str | None = None,
+        hint: str | None = None,
     ) -> None:
-        super().__init__(message)
+        super().__init__(message, merchant_id=merchant_id, hint=hint)
         self.status, self.code, self.detail = status, code, detail
 
 
