@@ -9,12 +9,14 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
+from resolve_sync.errors import ConfigurationError
+
 MERCHANT_ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 NO_SUBSIDIARY = "default"
 SEPARATOR = "|"
 
 
-class InvalidConnectionKey(ValueError):
+class InvalidConnectionKey(ConfigurationError, ValueError):
     """A merchant id, subsidiary id or partition key that does not have the documented shape."""
 
 

@@ -203,15 +203,71 @@ def tba_client(
     )
 
 
-def many_customers_fixture(n: int, *, timestamps: int = 3, **overrides: Any) -> dict[str, Any]:
-    customers = [
-        {
+def bulk_account(
+    customers: int,
+    invoices: int = 0,
+    *,
+    timestamps: int = 1,
+    with_email: bool = True,
+    sub_customer_every: int | None = None,
+    **overrides: Any,
+) -> dict[str, Any]:
+    """The one builder of large accounts: `Company i` customers in subsidiary 2 (with `timestamps` distinct
+    last-modified times, to exercise keyset paging), optional sub-customers, and invoices spread over them."""
+    rows = []
+    for i in range(1, customers + 1):
+        row: dict[str, Any] = {
             "id": i,
             "entityid": f"C{i}",
             "companyname": f"Company {i}",
             "subsidiary": 2,
-            "lastmodifieddate": f"2026-03-0{1 + i % timestamps}T12:00:00",
+            "lastmodifieddate": f"2026-03-0{1 + i % timestamps}T12:00:00"
+            if timestamps > 1
+            else "2026-06-01T10:00:00",
         }
-        for i in range(1, n + 1)
+        if with_email:
+            row["email"] = f"ap{i}@c{i}.test"
+        if sub_customer_every and i % sub_customer_every == 0:
+            row["parent"] = i - 1
+        rows.append(row)
+    invoice_rows = [
+        {
+            "id": i,
+            "tranid": f"INV{i}",
+            "trandate": "2026-05-01",
+            "duedate": "2026-06-01",
+            "entity": 1 + i % customers,
+            "subsidiary": 2,
+            "status": "A",
+            "currency": "USD",
+            "foreigntotal": 100 + i,
+            "foreignamountunpaid": 100 + i,
+        }
+        for i in range(1, invoices + 1)
     ]
-    return fixture_dict(customers=customers, customer_subsidiaries=[], invoices=[], **overrides)
+    return fixture_dict(customers=rows, customer_subsidiaries=[], invoices=invoice_rows, **overrides)
+
+
+def many_customers_fixture(n: int, *, timestamps: int = 3, **overrides: Any) -> dict[str, Any]:
+    return bulk_account(n, timestamps=timestamps, with_email=False, **overrides)
+
+
+def cli_connection_args(
+    server: Any, merchant: str = "acme", *, subsidiary: str = "2", credentials: dict[str, str] | None = None
+) -> list[str]:
+    """`resolve-sync connections add …` for a TBA connection to the sandbox, as an operator types it."""
+    secrets = credentials or TBA
+    return [
+        "connections",
+        "add",
+        merchant,
+        "--account",
+        ACCOUNT_ID,
+        "--subsidiary",
+        subsidiary,
+        "--base-url",
+        server.base_url,
+        "--timezone",
+        server.fixture.timezone,
+        *[arg for name, value in secrets.items() for arg in (f"--{name.replace('_', '-')}", value)],
+    ]

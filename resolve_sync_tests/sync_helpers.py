@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 from resolve_sync.store.connections import Connection, add_connection, get_connection
 from resolve_sync.store.models import ResolveCustomer, ResolveInvoice
 from resolve_sync.store.secrets import SecretBox
-from resolve_sync.sync.runner import RunReport, run_sync
-from resolve_sync_tests.sandbox_helpers import ACCOUNT_ID, TBA, fixture_dict, tba_client
+from resolve_sync.sync.steps import RunReport, run_sync
+from resolve_sync_tests.sandbox_helpers import ACCOUNT_ID, TBA, bulk_account, fixture_dict, tba_client
 
 AS_OF = dt.date(2026, 11, 26)
 FILTER = "custentity_sync_to_resolve"
@@ -108,7 +108,9 @@ def connect(
     merchant: str = "acme",
     subsidiary: int | None = 2,
     filter_field: str | None = None,
+    concurrency_limit: int | None = None,
 ) -> Connection:
+    """The one way tests add a TBA connection to the sandbox through the store."""
     return add_connection(
         store,
         SecretBox.from_environment(),
@@ -120,6 +122,7 @@ def connect(
         base_url=server.base_url,
         filter_field_id=filter_field,
         account_timezone=server.fixture.timezone,
+        concurrency_limit=concurrency_limit,
     )
 
 
@@ -176,34 +179,4 @@ def snapshot(store: Engine) -> dict[str, list[tuple]]:
 
 def medium_account(customers: int = 3_000, invoices: int = 6_000, **overrides: Any) -> dict[str, Any]:
     """Enough records for several pages per scan, with sub-customers every tenth customer."""
-    return fixture_dict(
-        customers=[
-            {
-                "id": i,
-                "entityid": f"C{i}",
-                "companyname": f"Company {i}",
-                "email": f"ap{i}@c{i}.test",
-                "subsidiary": 2,
-                "parent": (i - 1 if i % 10 == 0 else None),
-                "lastmodifieddate": "2026-06-01T10:00:00",
-            }
-            for i in range(1, customers + 1)
-        ],
-        customer_subsidiaries=[],
-        invoices=[
-            {
-                "id": i,
-                "tranid": f"INV{i}",
-                "trandate": "2026-05-01",
-                "duedate": "2026-06-01",
-                "entity": 1 + i % customers,
-                "subsidiary": 2,
-                "status": "A",
-                "currency": "USD",
-                "foreigntotal": 100 + i,
-                "foreignamountunpaid": 100 + i,
-            }
-            for i in range(1, invoices + 1)
-        ],
-        **overrides,
-    )
+    return bulk_account(customers, invoices, sub_customer_every=10, **overrides)

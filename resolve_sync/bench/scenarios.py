@@ -29,7 +29,7 @@ from resolve_sync.store.database import create_store_engine
 from resolve_sync.store.migrations import upgrade
 from resolve_sync.store.models import ResolveCustomer, ResolveInvoice
 from resolve_sync.store.secrets import SecretBox, generate_key
-from resolve_sync.sync.runner import run_sync
+from resolve_sync.sync.steps import run_sync
 
 ACCOUNT = "1234567_SB1"
 TBA = {

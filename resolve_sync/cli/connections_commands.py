@@ -8,6 +8,8 @@ from typing import Any
 import click
 
 from resolve_sync.cli.output import emit, json_option, subsidiary_option
+from resolve_sync.kinds import AuthKind
+from resolve_sync.names import REQUIRED_CREDENTIALS
 from resolve_sync.netsuite.queries import InvalidQueryParameter, checked_field_id
 from resolve_sync.store.connections import (
     Connection,
@@ -52,7 +54,7 @@ def connections() -> None:
     "--subsidiary", default=None, help="Subsidiary internal id (required when the account has several)."
 )
 @click.option(
-    "--auth", "auth_kind", type=click.Choice(["tba", "oauth2_m2m"]), default="tba", show_default=True
+    "--auth", "auth_kind", type=click.Choice([k.value for k in AuthKind]), default="tba", show_default=True
 )
 @click.option("--base-url", default=None, help="Override the REST host (e.g. the sandbox's URL).")
 @click.option(
@@ -94,17 +96,14 @@ def add(
     """Add a connection for MERCHANT. Secrets come from flags, NETSUITE_* variables or a hidden prompt."""
     if filter_field:
         _check_field(filter_field)
-    names = {
-        "tba": ("consumer_key", "consumer_secret", "token_id", "token_secret"),
-        "oauth2_m2m": ("client_id", "certificate_id"),
-    }[auth_kind]
+    names = [n for n in REQUIRED_CREDENTIALS[AuthKind(auth_kind)] if n != "private_key_pem"]
     credentials: dict[str, Any] = {}
     for name in names:
         if secrets_from_env:
             credentials[name] = {"env": f"NETSUITE_{name.upper()}"}
         else:
             credentials[name] = secrets.get(name) or click.prompt(name.replace("_", " "), hide_input=True)
-    if auth_kind == "oauth2_m2m":
+    if auth_kind == AuthKind.OAUTH2_M2M:
         if private_key_file is None:
             raise click.UsageError("--private-key-file is required for oauth2_m2m")
         credentials["private_key_pem"] = Path(private_key_file).read_text()

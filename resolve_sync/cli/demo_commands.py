@@ -20,6 +20,8 @@ import httpx
 
 from resolve_sync import settings
 from resolve_sync.defs.instance import prepare_local_dagster_home
+from resolve_sync.kinds import AuthKind
+from resolve_sync.names import DUPLICATES_CHECK, SYNC_JOB
 
 DEMO_PORT = int(os.environ.get("RESOLVE_SYNC_DEMO_PORT", "8765"))
 DEMO_MERCHANT = "demo"
@@ -67,7 +69,7 @@ def demo(customers: int, invoices: int) -> None:
     from resolve_sync.store.database import store_engine
     from resolve_sync.store.duplicate_resolutions import record_resolution
     from resolve_sync.store.secrets import SecretBox
-    from resolve_sync.sync.apply import duplicate_pairs
+    from resolve_sync.sync.duplicates import duplicate_pairs
 
     path = _ensure_fixture(customers, invoices)
     fixture = json.loads(path.read_text()[:4000].split(', "subsidiaries"')[0] + "}")
@@ -88,7 +90,7 @@ def demo(customers: int, invoices: int) -> None:
             SecretBox.from_environment(),
             merchant_id=DEMO_MERCHANT,
             netsuite_account_id=fixture["account_id"],
-            auth_kind="tba",
+            auth_kind=AuthKind.TBA,
             credentials=fixture["credentials"]["tba"][0],
             subsidiary_id=subsidiary,
             base_url=base_url,
@@ -103,7 +105,7 @@ def demo(customers: int, invoices: int) -> None:
             instance.add_dynamic_partitions(
                 "connections", [k for k in keys if not instance.has_dynamic_partition("connections", k)]
             )
-            job = defs.resolve_job_def("sync_job")
+            job = defs.resolve_job_def(SYNC_JOB)
 
             def run(key: str) -> dg.ExecuteInProcessResult:
                 return job.execute_in_process(
@@ -117,7 +119,7 @@ def demo(customers: int, invoices: int) -> None:
             for key in keys:
                 result = run(key)
                 checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
-                duplicates = checks.get("no_duplicate_customers")
+                duplicates = checks.get(DUPLICATES_CHECK)
                 if duplicates is not None and not duplicates.passed:
                     connection = next(c for c in list_connections(engine) if c.partition_key == key)
                     pairs = duplicate_pairs(engine, connection)

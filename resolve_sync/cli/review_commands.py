@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import click
-from sqlalchemy import select
 
 from resolve_sync.cli.output import emit, json_option, subsidiary_option
 from resolve_sync.store.connections import pick_connection
 from resolve_sync.store.database import store_engine
 from resolve_sync.store.duplicate_resolutions import InvalidResolution, list_resolutions, record_resolution
-from resolve_sync.store.models import InvoiceDrift, ResolveInvoice
-from resolve_sync.sync.apply import duplicate_pairs
+from resolve_sync.store.run_history import drift_entries
+from resolve_sync.sync.duplicates import duplicate_pairs
 
 
 @click.group()
@@ -87,23 +88,10 @@ def drift() -> None:
 @json_option
 def list_drift(merchant: str, show_all: bool, as_json: bool) -> None:
     """Open drift: which financed invoice, what NetSuite changed, and when it was seen."""
-    query = (
-        select(
-            InvoiceDrift.netsuite_id,
-            ResolveInvoice.number,
-            InvoiceDrift.resolve_invoice_id,
-            InvoiceDrift.changes,
-            InvoiceDrift.detected_at,
-            InvoiceDrift.reviewed_at,
-        )
-        .join(ResolveInvoice, ResolveInvoice.id == InvoiceDrift.resolve_invoice_id)
-        .where(InvoiceDrift.merchant_id == merchant)
-        .order_by(InvoiceDrift.detected_at)
-    )
-    if not show_all:
-        query = query.where(InvoiceDrift.reviewed_at.is_(None))
-    with store_engine().connect() as db:
-        rows = [dict(r._mapping) for r in db.execute(query)]
+    rows = [
+        dataclasses.asdict(entry)
+        for entry in drift_entries(store_engine(), merchant, include_reviewed=show_all)
+    ]
     emit(
         rows,
         ("netsuite_id", "number", "resolve_invoice_id", "changes", "detected_at"),

@@ -8,15 +8,15 @@ from typing import Any
 
 import click
 import httpx
-from sqlalchemy import select
 
 from resolve_sync.cli.output import emit, json_option, subsidiary_option
 from resolve_sync.defs.partitions import run_tags
+from resolve_sync.names import CODE_LOCATION, PARTITION_TAG, SYNC_JOB
+from resolve_sync.store import run_history
 from resolve_sync.store.connections import list_connections, pick_connection
 from resolve_sync.store.database import store_engine
-from resolve_sync.store.models import SyncRecordOutcome, SyncRun
 from resolve_sync.sync.clients import client_for
-from resolve_sync.sync.runner import COUNT_NAMES, run_sync
+from resolve_sync.sync.steps import COUNT_NAMES, run_sync
 
 WEBSERVER_ENV = "DAGSTER_WEBSERVER_URL"
 LAUNCH = """
@@ -51,14 +51,14 @@ def launch_partition_run(
     partition_key: str,
     tags: dict[str, str],
     *,
-    location: str = "resolve_sync",
-    job: str = "sync_job",
+    location: str = CODE_LOCATION,
+    job: str = SYNC_JOB,
 ) -> str:
     """Submit the partition's sync as the UI does: queued under the instance's run limits, shown in the UI."""
     params = {
         "selector": {"repositoryLocationName": location, "repositoryName": "__repository__", "jobName": job},
         "executionMetadata": {
-            "tags": [{"key": k, "value": v} for k, v in {**tags, "dagster/partition": partition_key}.items()]
+            "tags": [{"key": k, "value": v} for k, v in {**tags, PARTITION_TAG: partition_key}.items()]
         },
     }
     result = graphql(url, LAUNCH, {"params": params})["launchRun"]
@@ -79,14 +79,7 @@ def wait_for(url: str, run_id: str, *, poll_seconds: float = 2.0, timeout_second
 
 
 def failure_reason(run_id: str) -> str:
-    with store_engine().connect() as db:
-        error = db.scalar(
-            select(SyncRun.error)
-            .where(SyncRun.dagster_run_id == run_id, SyncRun.status == "failed")
-            .order_by(SyncRun.id.desc())
-            .limit(1)
-        )
-    return error or "see the run in the Dagster UI"
+    return run_history.failure_of_dagster_run(store_engine(), run_id) or "see the run in the Dagster UI"
 
 
 @click.command()
@@ -143,6 +136,24 @@ def sync(
     click.echo(f"run {run_id} succeeded")
 
 
+RUN_COLUMNS = (
+    "connection",
+    "run",
+    "status",
+    "mode",
+    "finished",
+    "read",
+    "created",
+    "updated",
+    "archived",
+    "held_back",
+    "invalid",
+    "frozen",
+    "error",
+)
+OUTCOME_COLUMNS = ("run", "kind", "netsuite_id", "outcome", "reason")
+
+
 @click.command()
 @click.option("--merchant", default=None)
 @click.option("--runs", "limit", default=3, show_default=True, help="Runs per connection.")
@@ -152,80 +163,39 @@ def status(merchant: str | None, limit: int, outcomes: bool, as_json: bool) -> N
     """The last runs of each connection with their counts; --outcomes adds per-record reasons."""
     engine = store_engine()
     rows: list[dict[str, Any]] = []
-    last_runs = []
-    with engine.connect() as db:
-        for connection in list_connections(engine):
-            if merchant and connection.merchant_id != merchant:
-                continue
-            runs = db.execute(
-                select(SyncRun)
-                .where(SyncRun.connection_id == connection.id)
-                .order_by(SyncRun.id.desc())
-                .limit(limit)
-            ).all()
-            if runs:
-                last_runs.append(runs[0].id)
-            for run in runs:
-                counts = run.counts or {}
-                rows.append(
-                    {
-                        "connection": connection.partition_key,
-                        "run": run.id,
-                        "status": run.status,
-                        "mode": run.mode,
-                        "finished": run.finished_at,
-                        **{
-                            k: counts.get(k, 0)
-                            for k in (
-                                "read",
-                                "created",
-                                "updated",
-                                "archived",
-                                "held_back",
-                                "invalid",
-                                "frozen",
-                            )
-                        },
-                        "error": run.error,
-                    }
-                )
-        emit(
-            rows,
-            (
-                "connection",
-                "run",
-                "status",
-                "mode",
-                "finished",
-                "read",
-                "created",
-                "updated",
-                "archived",
-                "held_back",
-                "invalid",
-                "frozen",
-                "error",
-            ),
-            as_json=as_json,
-            empty="no runs yet",
+    last_runs: list[int] = []
+    for connection in list_connections(engine):
+        if merchant and connection.merchant_id != merchant:
+            continue
+        runs = run_history.last_runs(engine, connection.id, limit)
+        if runs:
+            last_runs.append(runs[0].id)
+        rows.extend(
+            {
+                "connection": connection.partition_key,
+                "run": run.id,
+                "status": run.status,
+                "mode": run.mode,
+                "finished": run.finished_at,
+                **{k: run.count(k) for k in RUN_COLUMNS[5:-1]},
+                "error": run.error,
+            }
+            for run in runs
         )
-        if outcomes and last_runs:
-            records = db.execute(
-                select(SyncRecordOutcome)
-                .where(SyncRecordOutcome.run_id.in_(last_runs))
-                .order_by(SyncRecordOutcome.id)
-            ).all()
-            emit(
-                [
-                    {
-                        "run": r.run_id,
-                        "kind": r.record_kind,
-                        "netsuite_id": r.netsuite_id,
-                        "outcome": r.outcome,
-                        "reason": r.reason,
-                    }
-                    for r in records
-                ],
-                ("run", "kind", "netsuite_id", "outcome", "reason"),
-                as_json=as_json,
-            )
+    emit(rows, RUN_COLUMNS, as_json=as_json, empty="no runs yet")
+    if outcomes and last_runs:
+        records = run_history.record_outcomes(engine, last_runs)
+        emit(
+            [
+                {
+                    "run": r.run_id,
+                    "kind": r.record_kind,
+                    "netsuite_id": r.netsuite_id,
+                    "outcome": r.outcome,
+                    "reason": r.reason,
+                }
+                for r in records
+            ],
+            OUTCOME_COLUMNS,
+            as_json=as_json,
+        )

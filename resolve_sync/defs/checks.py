@@ -3,28 +3,24 @@
 import datetime as dt
 
 import dagster as dg
-from sqlalchemy import func, select
 
 from resolve_sync.defs.assets import resolve_records
 from resolve_sync.defs.resources import StoreResource
-from resolve_sync.store.models import SyncRun, utcnow
+from resolve_sync.store.models import utcnow
+from resolve_sync.store.run_history import last_success
 
 FRESHNESS = dt.timedelta(hours=26)
 
 
 def stale_connections(store: StoreResource, now: dt.datetime) -> dict[str, str]:
     """Partition key → when it last synced successfully ('never' if it has not)."""
-    engine = store.engine()
+    connections = store.connections(enabled_only=True)
+    succeeded = last_success(store.engine(), [c.id for c in connections])
     stale = {}
-    with engine.connect() as db:
-        for connection in store.connections(enabled_only=True):
-            last = db.scalar(
-                select(func.max(SyncRun.finished_at)).where(
-                    SyncRun.connection_id == connection.id, SyncRun.status == "succeeded"
-                )
-            )
-            if last is None or now - last > FRESHNESS:
-                stale[connection.partition_key] = last.isoformat() if last else "never"
+    for connection in connections:
+        last = succeeded.get(connection.id)
+        if last is None or now - last > FRESHNESS:
+            stale[connection.partition_key] = last.isoformat() if last else "never"
     return stale
 
 

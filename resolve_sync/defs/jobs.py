@@ -5,7 +5,8 @@ import dagster as dg
 from resolve_sync.connection_keys import parse_key
 from resolve_sync.defs.assets import netsuite_customers, netsuite_invoices, resolve_records
 from resolve_sync.defs.checks import sync_freshness
-from resolve_sync.defs.partitions import MERCHANT_TAG, connections_partitions
+from resolve_sync.defs.partitions import connections_partitions
+from resolve_sync.names import FRESHNESS_JOB, MERCHANT_TAG, SYNC_JOB
 
 
 @dg.partitioned_config(
@@ -18,11 +19,11 @@ def sync_config(partition_key: str) -> dict:
 
 
 sync_job = dg.define_asset_job(
-    "sync_job",
+    SYNC_JOB,
     config=sync_config,
     selection=dg.AssetSelection.assets(netsuite_customers, netsuite_invoices, resolve_records)
     - dg.AssetSelection.checks(sync_freshness),
     description="Sync one connection (partition): extract customers, extract invoices, write Resolve records.",
 )
 
-freshness_job = dg.define_asset_job("freshness_job", selection=dg.AssetSelection.checks(sync_freshness))
+freshness_job = dg.define_asset_job(FRESHNESS_JOB, selection=dg.AssetSelection.checks(sync_freshness))

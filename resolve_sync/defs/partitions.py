@@ -5,12 +5,9 @@ from __future__ import annotations
 import dagster as dg
 
 from resolve_sync.connection_keys import parse_key
+from resolve_sync.names import AS_OF_TAG, FULL_REFRESH_TAG, MERCHANT_TAG, PARTITIONS
 
-connections_partitions = dg.DynamicPartitionsDefinition(name="connections")
-
-MERCHANT_TAG = "merchant"
-FULL_REFRESH_TAG = "resolve_sync/full_refresh"
-AS_OF_TAG = "resolve_sync/as_of"
+connections_partitions = dg.DynamicPartitionsDefinition(name=PARTITIONS)
 
 
 def run_tags(partition_key: str, *, full_refresh: bool = False, as_of: str | None = None) -> dict[str, str]:

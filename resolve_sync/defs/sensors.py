@@ -7,6 +7,7 @@ import dagster as dg
 from resolve_sync.defs.jobs import sync_job
 from resolve_sync.defs.partitions import connections_partitions, run_tags
 from resolve_sync.defs.resources import StoreResource
+from resolve_sync.sync.scope import filter_changes
 
 
 @dg.sensor(job=sync_job, minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.RUNNING)
@@ -27,26 +28,6 @@ def connections_sensor(context: dg.SensorEvaluationContext, store: StoreResource
     if gone:
         partition_requests.append(connections_partitions.build_delete_request(gone))
     return dg.SensorResult(run_requests=requests, dynamic_partitions_requests=partition_requests)
-
-
-def filter_changes(
-    previous: dict[str, list], current: dict[str, str | None]
-) -> tuple[list[str], dict[str, list]]:
-    """Connections whose filter field differs from the last one seen, and the next cursor.
-
-    The cursor keeps a change counter per connection: a run key of `<key>:filter:<n>` is new for every
-    change, so A → B → A re-runs (Dagster never repeats a sensor run key)."""
-    changed, cursor = [], {}
-    for key, field_id in current.items():
-        seen = previous.get(key)
-        if seen is None:
-            cursor[key] = [field_id, 0]
-        elif seen[0] != field_id:
-            cursor[key] = [field_id, seen[1] + 1]
-            changed.append(key)
-        else:
-            cursor[key] = seen
-    return sorted(changed), cursor
 
 
 @dg.sensor(job=sync_job, minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.RUNNING)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from resolve_sync.kinds import AuthKind
 from resolve_sync.netsuite.auth import TOKEN_PATH, ClientCredentialsAuth, TokenBasedAuth
 from resolve_sync.netsuite.budget import ConcurrencyBudget, SlotPool
 from resolve_sync.netsuite.client import NetSuiteClient, RetryPolicy, account_host
@@ -22,7 +23,7 @@ def build_client(
 ) -> NetSuiteClient:
     """A client for one connection; credentials are used here and kept only inside the auth object."""
     root = (base_url or account_host(account_id)).rstrip("/")
-    if auth_kind == "tba":
+    if auth_kind == AuthKind.TBA:
         auth: TokenBasedAuth | ClientCredentialsAuth = TokenBasedAuth(
             account_id,
             consumer_key=credentials["consumer_key"],
@@ -30,7 +31,7 @@ def build_client(
             token_id=credentials["token_id"],
             token_secret=credentials["token_secret"],
         )
-    elif auth_kind == "oauth2_m2m":
+    elif auth_kind == AuthKind.OAUTH2_M2M:
         auth = ClientCredentialsAuth(
             root + TOKEN_PATH,
             client_id=credentials["client_id"],

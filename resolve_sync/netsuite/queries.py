@@ -7,13 +7,14 @@ import datetime as dt
 import re
 from collections.abc import Iterable
 
+from resolve_sync.errors import ConfigurationError
 from resolve_sync.netsuite.scan import ScanQuery
 from resolve_sync.netsuite.timestamps import SUITEQL_FORMAT, to_date_literal
 
 FIELD_ID_RE = re.compile(r"^custentity[a-z0-9_]{1,90}$")
 
 
-class InvalidQueryParameter(ValueError):
+class InvalidQueryParameter(ConfigurationError, ValueError):
     """A value that must not go near a query; nothing was sent."""
 
 

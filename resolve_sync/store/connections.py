@@ -10,17 +10,16 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from resolve_sync.connection_keys import make_key, validate_merchant_id, validate_subsidiary_id
+from resolve_sync.errors import ConfigurationError
+from resolve_sync.kinds import AuthKind
+from resolve_sync.names import REQUIRED_CREDENTIALS
 from resolve_sync.store.models import MerchantConnection
 from resolve_sync.store.secrets import Credentials, SecretBox, resolve_references
 
-AUTH_KINDS = ("tba", "oauth2_m2m")
-REQUIRED_CREDENTIALS = {
-    "tba": ("consumer_key", "consumer_secret", "token_id", "token_secret"),
-    "oauth2_m2m": ("client_id", "certificate_id", "private_key_pem"),
-}
+AUTH_KINDS = tuple(AuthKind)
 
 
-class ConnectionSettingsError(ValueError):
+class ConnectionSettingsError(ConfigurationError, ValueError):
     """A connection that cannot be added or found; the message names the merchant and the fix."""
 
 
@@ -87,7 +86,7 @@ def add_connection(
         raise ConnectionSettingsError(
             f"Merchant {merchant_id!r}: auth kind {auth_kind!r} is not one of {AUTH_KINDS}."
         )
-    missing = [name for name in REQUIRED_CREDENTIALS[auth_kind] if not credentials.get(name)]
+    missing = [name for name in REQUIRED_CREDENTIALS[AuthKind(auth_kind)] if not credentials.get(name)]
     if missing:
         raise ConnectionSettingsError(
             f"Merchant {merchant_id!r}: {auth_kind} credentials need {', '.join(missing)}; "

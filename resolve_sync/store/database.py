@@ -10,9 +10,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 
 from resolve_sync import settings
+from resolve_sync.errors import StoreError
 
 
-class StoreNotMigrated(RuntimeError):
+class StoreNotMigrated(StoreError):
     """The database exists but its schema is behind the code."""
 
 

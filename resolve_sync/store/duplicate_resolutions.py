@@ -7,12 +7,13 @@ import re
 
 from sqlalchemy import Engine, delete, insert, select
 
+from resolve_sync.errors import ConfigurationError
 from resolve_sync.store.models import DuplicateResolution, utcnow
 
 RECORD_KEY_RE = re.compile(r"^(netsuite:\d+|resolve:[A-Za-z0-9_-]{1,40})$")
 
 
-class InvalidResolution(ValueError):
+class InvalidResolution(ConfigurationError, ValueError):
     """A resolution that cannot be recorded; the message says how to write it."""
 
 

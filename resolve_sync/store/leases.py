@@ -66,7 +66,7 @@ class LeaseSlotPool:
                     )
                 ).all()
             )
-            dead = [slot for slot, owner in holders.items() if _holder_is_dead(owner)]
+            dead = [slot for slot, owner in holders.items() if holder_is_dead(owner)]
             if dead:
                 connection.execute(
                     delete(NetSuiteRequestLease).where(
@@ -99,7 +99,7 @@ class LeaseSlotPool:
             )
 
 
-def _holder_is_dead(holder: str) -> bool:
+def holder_is_dead(holder: str) -> bool:
     """A lease of a process on this host that no longer exists (killed) can be taken over at once."""
     host, _, rest = holder.partition(":")
     pid = rest.split(":", 1)[0]

@@ -255,7 +255,7 @@ class SyncRun(Base):
 
     __tablename__ = "sync_runs"
     __table_args__ = (
-        CheckConstraint("status IN ('running', 'succeeded', 'failed')", name="status"),
+        CheckConstraint("status IN ('running', 'succeeded', 'failed', 'cancelled')", name="status"),
         Index(None, "connection_id", "started_at"),
     )
 
@@ -274,6 +274,8 @@ class SyncRun(Base):
     subsidiary_id: Mapped[int | None] = mapped_column(BigInteger)
     # New cursor positions found by extract; moved into sync_cursors only when apply commits (R17).
     pending_cursors: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # The connection's last succeeded run when this one started (R15: later staged changes are re-planned).
+    since_run_id: Mapped[int | None] = mapped_column(Integer)
 
 
 class SyncRecordOutcome(Base):
@@ -357,6 +359,20 @@ class NetSuiteRequestLease(Base):
     expires_at: Mapped[dt.datetime] = mapped_column()
 
 
+class SyncRunLease(Base):
+    """The one live run of a connection (SPEC R13): which run holds it, which process, and its heartbeat."""
+
+    __tablename__ = "sync_run_leases"
+
+    connection_id: Mapped[int] = mapped_column(
+        ForeignKey("merchant_connections.id", ondelete="CASCADE"), primary_key=True
+    )
+    run_id: Mapped[int] = mapped_column(ForeignKey("sync_runs.id", ondelete="CASCADE"))
+    holder: Mapped[str] = mapped_column(String(200))
+    acquired_at: Mapped[dt.datetime] = mapped_column()
+    heartbeat_at: Mapped[dt.datetime] = mapped_column()
+
+
 class StagedCustomer(Base):
     """A NetSuite customer as last read, values as NetSuite sent them (strings), for the plan step.
 
@@ -376,10 +392,10 @@ class StagedCustomer(Base):
     companyname: Mapped[str | None] = mapped_column(Text)
     email: Mapped[str | None] = mapped_column(Text)
     phone: Mapped[str | None] = mapped_column(Text)
-    isinactive: Mapped[str | None] = mapped_column(String(5))
-    parent: Mapped[str | None] = mapped_column(String(40))
-    filter_value: Mapped[str | None] = mapped_column(String(5))
-    lastmodified: Mapped[str | None] = mapped_column(String(40))
+    isinactive: Mapped[str | None] = mapped_column(Text)
+    parent: Mapped[str | None] = mapped_column(Text)
+    filter_value: Mapped[str | None] = mapped_column(Text)
+    lastmodified: Mapped[str | None] = mapped_column(Text)
     in_scope: Mapped[bool] = mapped_column(Boolean)
     changed_run_id: Mapped[int] = mapped_column(Integer)
     extracted_run_id: Mapped[int] = mapped_column(Integer)
@@ -396,15 +412,15 @@ class StagedInvoice(Base):
     )
     netsuite_id: Mapped[str] = mapped_column(String(40), primary_key=True)
     tranid: Mapped[str | None] = mapped_column(Text)
-    trandate: Mapped[str | None] = mapped_column(String(40))
-    duedate: Mapped[str | None] = mapped_column(String(40))
-    entity: Mapped[str | None] = mapped_column(String(40))
-    status: Mapped[str | None] = mapped_column(String(20))
-    currency: Mapped[str | None] = mapped_column(String(20))
-    foreigntotal: Mapped[str | None] = mapped_column(String(60))
-    foreignamountunpaid: Mapped[str | None] = mapped_column(String(60))
+    trandate: Mapped[str | None] = mapped_column(Text)
+    duedate: Mapped[str | None] = mapped_column(Text)
+    entity: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str | None] = mapped_column(Text)
+    currency: Mapped[str | None] = mapped_column(Text)
+    foreigntotal: Mapped[str | None] = mapped_column(Text)
+    foreignamountunpaid: Mapped[str | None] = mapped_column(Text)
     memo: Mapped[str | None] = mapped_column(Text)
-    lastmodified: Mapped[str | None] = mapped_column(String(40))
+    lastmodified: Mapped[str | None] = mapped_column(Text)
     changed_run_id: Mapped[int] = mapped_column(Integer)
     extracted_run_id: Mapped[int] = mapped_column(Integer)
 
@@ -424,4 +440,5 @@ __all__ = [
     "SyncCursor",
     "SyncRecordOutcome",
     "SyncRun",
+    "SyncRunLease",
 ]

@@ -20,11 +20,12 @@ from typing import Any
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 from resolve_sync import settings
+from resolve_sync.errors import ConfigurationError
 
 LOCAL_KEY_FILE = "secret.key"
 
 
-class SecretKeyError(RuntimeError):
+class SecretKeyError(ConfigurationError):
     """Credentials cannot be decrypted or resolved; the message says which key or variable to fix."""
 
 

@@ -1,4 +1,5 @@
-"""R12: customers that would be duplicates in Resolve, found before anything is written.
+"""R12, end to end: customers that would be duplicates in Resolve, found before anything is written, the
+operator's resolutions, and the hold-back that keeps the writer from ever creating one.
 
 Two in-scope NetSuite customers with the same normalised business name or billing email, or a NetSuite
 customer that matches an existing Resolve customer not linked to NetSuite. Only pairs in which at least
@@ -14,6 +15,21 @@ import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+
+from sqlalchemy import Engine, exists, select
+
+from resolve_sync.kinds import Outcome, RecordKind, Resolution
+from resolve_sync.store.connections import Connection
+from resolve_sync.store.models import (
+    DuplicateResolution,
+    NetSuiteCustomerLink,
+    ResolveCustomer,
+    StagedCustomer,
+)
+from resolve_sync.sync.errors import DuplicatesFound
+from resolve_sync.sync.hierarchy import Ancestry, top_level_ancestors
+from resolve_sync.sync.lookups import customer_facts
+from resolve_sync.sync.records import Action, CustomerFacts
 
 LEGAL_SUFFIXES = {
     "inc",
@@ -122,10 +138,109 @@ def links_from_resolutions(resolutions: Mapping[tuple[str, str], str]) -> dict[s
     """NetSuite id → Resolve customer id for pairs an operator linked (the sync links instead of creating)."""
     links: dict[str, str] = {}
     for (left, right), resolution in resolutions.items():
-        if resolution != "linked":
+        if resolution != Resolution.LINKED:
             continue
         netsuite = next((k for k in (left, right) if k.startswith("netsuite:")), None)
         resolve = next((k for k in (left, right) if k.startswith("resolve:")), None)
         if netsuite and resolve:
             links[netsuite.split(":", 1)[1]] = resolve.split(":", 1)[1]
     return links
+
+
+def hold_back_duplicate(action: Action, pair: DuplicatePair | None) -> Action:
+    """R12: the sync never creates a duplicate. A create that is part of an unresolved pair is held back
+    with the pair and the commands that resolve it, even if the blocking check was bypassed."""
+    if action.kind != Outcome.CREATED or pair is None:
+        return action
+    own_key = f"netsuite:{action.netsuite_id}"
+    other = pair.right if pair.left.key == own_key else pair.left
+    return Action(
+        Outcome.HELD_BACK,
+        RecordKind.CUSTOMER,
+        action.netsuite_id,
+        reason=(
+            f"possible duplicate of {other.key} (same {pair.matched_on}); resolve with `resolve-sync duplicates "
+            "link` or `distinct`"
+        ),
+        changed_this_run=action.changed_this_run,
+    )
+
+
+def pairs_by_netsuite_id(pairs: Iterable[DuplicatePair]) -> dict[str, DuplicatePair]:
+    return {key.split(":", 1)[1]: pair for pair in pairs for key in pair.keys if key.startswith("netsuite:")}
+
+
+def duplicates_error(merchant_id: str, pairs: list[DuplicatePair]) -> DuplicatesFound:
+    listed = "; ".join(
+        f"{p.left.key} ({p.left.name}) ~ {p.right.key} ({p.right.name}) by {p.matched_on}" for p in pairs[:20]
+    )
+    more = (
+        f" (and {len(pairs) - 20} more: `resolve-sync duplicates list {merchant_id}`)"
+        if len(pairs) > 20
+        else ""
+    )
+    return DuplicatesFound(
+        f"Merchant {merchant_id!r}: {len(pairs)} customer pair(s) would be duplicates in Resolve: {listed}{more}. "
+        f"Resolve each with `resolve-sync duplicates link|distinct {merchant_id} LEFT RIGHT`, then sync again.",
+        merchant_id=merchant_id,
+    )
+
+
+# -- reading what the check needs from the store ----------------------------------------------------------
+
+
+def resolutions(engine: Engine, merchant_id: str) -> dict[tuple[str, str], str]:
+    with engine.connect() as db:
+        rows = db.execute(
+            select(
+                DuplicateResolution.left_key, DuplicateResolution.right_key, DuplicateResolution.resolution
+            ).where(DuplicateResolution.merchant_id == merchant_id)
+        )
+        return {(r.left_key, r.right_key): r.resolution for r in rows}
+
+
+def duplicate_pairs(
+    engine: Engine,
+    connection: Connection,
+    facts: Mapping[str, CustomerFacts] | None = None,
+    ancestry: Mapping[str, Ancestry] | None = None,
+) -> list[DuplicatePair]:
+    """R12 over everything in scope now (not only what changed): the check the run blocks on."""
+    if facts is None:
+        facts = customer_facts(engine, connection)
+    if ancestry is None:
+        ancestry = top_level_ancestors({k: f.parent_id for k, f in facts.items()})
+    merchant, account = connection.merchant_id, connection.netsuite_account_id
+    with engine.connect() as db:
+        linked = set(
+            db.scalars(
+                select(NetSuiteCustomerLink.netsuite_id).where(
+                    NetSuiteCustomerLink.merchant_id == merchant,
+                    NetSuiteCustomerLink.netsuite_account_id == account,
+                )
+            )
+        )
+        staged = db.execute(
+            select(StagedCustomer.netsuite_id, StagedCustomer.companyname, StagedCustomer.email).where(
+                StagedCustomer.connection_id == connection.id, StagedCustomer.in_scope
+            )
+        )
+        netsuite = [
+            Candidate(
+                f"netsuite:{r.netsuite_id}",
+                r.companyname,
+                r.email,
+                r.netsuite_id in linked,
+                (ancestry.get(r.netsuite_id) or Ancestry(None)).top_level_id,
+            )
+            for r in staged
+            if facts[r.netsuite_id].filter_checked is not False
+        ]
+        unlinked = db.execute(
+            select(ResolveCustomer.id, ResolveCustomer.business_name, ResolveCustomer.email).where(
+                ResolveCustomer.merchant_id == merchant,
+                ~exists().where(NetSuiteCustomerLink.resolve_customer_id == ResolveCustomer.id),
+            )
+        )
+        resolve = [Candidate(f"resolve:{r.id}", r.business_name, r.email) for r in unlinked]
+    return find_duplicates(netsuite, resolve, set(resolutions(engine, merchant)))

@@ -1,72 +1,55 @@
 """Plan: what one record needs, decided from NetSuite's values, the link's last-synced values and the
-Resolve row's state. Pure functions; apply carries the actions out."""
+Resolve row's state. Pure functions; the writer carries the actions out."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
+from resolve_sync.kinds import ArchiveChange, Outcome, RecordKind
+from resolve_sync.sync.hierarchy import InvoiceOwner, archive_reason
+from resolve_sync.sync.records import Action, CustomerFacts, Link, ResolveRow
+from resolve_sync.sync.scope import is_in_filter
 from resolve_sync.sync.transform import (
-    Ancestry,
-    CustomerFacts,
     InvalidRecord,
-    archive_reason,
     comparable,
-    is_in_filter,
-    is_synced,
     netsuite_changes,
     resolve_customer_fields,
     resolve_invoice_fields,
 )
 
-CREATE, UPDATE, UNCHANGED, FROZEN, HELD_BACK, INVALID, SKIPPED = (
-    "created",
-    "updated",
-    "unchanged",
-    "frozen",
-    "held_back",
-    "invalid",
-    "skipped",
-)
+CUSTOMER, INVOICE = RecordKind.CUSTOMER, RecordKind.INVOICE
+FINANCED_REASON = "financed (advanced) in Resolve; NetSuite changes kept as drift for review"
 
 
-@dataclass(frozen=True)
-class Link:
-    resolve_id: str
-    synced_values: Mapping[str, Any]
-
-
-@dataclass(frozen=True)
-class ResolveRow:
-    version: int
-    advanced: bool = False
-
-
-@dataclass
-class Action:
-    kind: str
-    record_kind: str
-    netsuite_id: str
-    resolve_id: str | None = None
-    fields: dict[str, Any] = field(default_factory=dict)  # what to write (all fields on create)
-    synced_values: dict[str, Any] | None = None  # what the link remembers afterwards
-    reason: str | None = None
-    archive_change: str | None = None  # "archived" or "unarchived"
-    drift: dict[str, Any] | None = None
-    expected_version: int | None = None
-    adopt: bool = False  # link to an existing Resolve customer an operator matched (R12)
-    changed_this_run: bool = True  # a held-back or invalid record's outcome is recorded when it changes
-
-    @property
-    def writes(self) -> bool:
-        return self.kind in (CREATE, UPDATE)
-
-
-def _archive_change(changed: Mapping[str, Any]) -> str | None:
+def archive_change(changed: Mapping[str, Any]) -> ArchiveChange | None:
     if "archived" not in changed:
         return None
-    return "archived" if changed["archived"] else "unarchived"
+    return ArchiveChange.ARCHIVED if changed["archived"] else ArchiveChange.UNARCHIVED
+
+
+def keep_out_of_filter(record_kind: RecordKind, netsuite_id: str, link: Link | None, why_out: str) -> Action:
+    """R10: a record that left the filter's scope is never deleted, archived or hidden; a record synced
+    before is kept exactly as it is, and one never synced stays out."""
+    kept = "synced before, kept as it is" if link else "not synced"
+    return Action(
+        Outcome.SKIPPED,
+        record_kind,
+        netsuite_id,
+        link.resolve_id if link else None,
+        reason=f"{why_out}; {kept}",
+    )
+
+
+def freeze_financed(
+    netsuite_id: str, resolve_id: str, changed: Mapping[str, Any], synced_values: Mapping[str, Any]
+) -> Action:
+    """R8: once an invoice is advanced no sync changes it; what NetSuite changed is kept as drift for review."""
+    drift = {
+        name: {"synced": synced_values.get(name), "netsuite": comparable(value)}
+        for name, value in changed.items()
+    }
+    return Action(Outcome.FROZEN, INVOICE, netsuite_id, resolve_id, drift=drift, reason=FINANCED_REASON)
 
 
 def plan_customer(
@@ -80,32 +63,31 @@ def plan_customer(
 ) -> Action:
     netsuite_id = facts.netsuite_id
     if not is_in_filter(facts):
-        why = (f"filter field {filter_field_id} is not checked; " if filter_field_id else "") + (
-            "synced before, kept as it is (R10)" if link else "not synced"
+        return keep_out_of_filter(
+            CUSTOMER, netsuite_id, link, f"filter field {filter_field_id} is not checked"
         )
-        return Action(SKIPPED, "customer", netsuite_id, link.resolve_id if link else None, reason=why)
     try:
         fresh = resolve_customer_fields(row, facts)
     except InvalidRecord as invalid:
         return Action(
-            INVALID, "customer", netsuite_id, link.resolve_id if link else None, reason=str(invalid)
+            Outcome.INVALID, CUSTOMER, netsuite_id, link.resolve_id if link else None, reason=str(invalid)
         )
     reason = archive_reason(facts)
     if link is None and adopt_resolve_id is None:
         return Action(
-            CREATE,
-            "customer",
+            Outcome.CREATED,
+            CUSTOMER,
             netsuite_id,
             fields=fresh,
             synced_values=netsuite_changes(fresh, None).synced_values,
             reason=reason,
-            archive_change="archived" if fresh["archived"] else None,
+            archive_change=ArchiveChange.ARCHIVED if fresh["archived"] else None,
         )
     if link is None:
         diff = netsuite_changes(fresh, None)
         return Action(
-            UPDATE,
-            "customer",
+            Outcome.UPDATED,
+            CUSTOMER,
             netsuite_id,
             adopt_resolve_id,
             fields={**diff.changed, "netsuite_id": netsuite_id},
@@ -116,89 +98,59 @@ def plan_customer(
         )
     diff = netsuite_changes(fresh, link.synced_values)
     if not diff.changed:
-        return Action(UNCHANGED, "customer", netsuite_id, link.resolve_id)
-    change = _archive_change(diff.changed)
+        return Action(Outcome.UNCHANGED, CUSTOMER, netsuite_id, link.resolve_id)
+    change = archive_change(diff.changed)
     return Action(
-        UPDATE,
-        "customer",
+        Outcome.UPDATED,
+        CUSTOMER,
         netsuite_id,
         link.resolve_id,
         fields=diff.changed,
         synced_values=diff.synced_values,
-        reason=reason if change == "archived" else None,
+        reason=reason if change == ArchiveChange.ARCHIVED else None,
         archive_change=change,
         expected_version=resolve.version if resolve else None,
     )
 
 
-def invoice_owner(
-    entity_id: str | None,
-    customers: Mapping[str, CustomerFacts],
-    ancestry: Mapping[str, Ancestry],
-    filter_field_id: str | None,
-) -> tuple[str | None, str | None]:
-    """R5 + R9: the NetSuite customer an invoice belongs to in Resolve (its top-level ancestor), or None
-    and why. An invoice whose own customer is filtered out is out of scope (`skip:` reason)."""
-    entity = customers.get(entity_id or "")
-    if entity is None or not entity.in_scope:
-        return None, f"customer {entity_id} is not among the subsidiary's customers"
-    if not is_in_filter(entity):
-        return None, f"skip:customer {entity_id} is filtered out by {filter_field_id}"
-    top = ancestry.get(entity.netsuite_id)
-    if top is None or top.top_level_id is None:
-        return None, top.reason if top else f"customer {entity_id} has no resolvable top-level customer"
-    owner = customers[top.top_level_id]
-    if not is_synced(owner):
-        why = "is outside the subsidiary" if not owner.in_scope else f"is filtered out by {filter_field_id}"
-        return None, f"its top-level customer {owner.netsuite_id} (ancestor of {entity_id}) {why}"
-    return owner.netsuite_id, None
-
-
 def plan_invoice(
     row: Mapping[str, Any],
+    owner: InvoiceOwner,
     owner_resolve_id: str | None,
-    hold_reason: str | None,
     link: Link | None,
     resolve: ResolveRow | None,
 ) -> Action:
+    """`owner` is the R5 decision; `owner_resolve_id` the Resolve customer it became (None: not synced yet)."""
     netsuite_id = str(row["netsuite_id"])
     resolve_id = link.resolve_id if link else None
-    if hold_reason is not None and hold_reason.startswith("skip:"):
-        return Action(SKIPPED, "invoice", netsuite_id, resolve_id, reason=hold_reason[5:])
+    if owner.out_of_scope:
+        return keep_out_of_filter(INVOICE, netsuite_id, link, owner.reason or "out of the filter's scope")
     if owner_resolve_id is None:
-        return Action(HELD_BACK, "invoice", netsuite_id, resolve_id, reason=hold_reason)
+        reason = (
+            owner.reason
+            or f"its customer {owner.netsuite_id} is not synced yet (see that customer's outcome)"
+        )
+        return Action(Outcome.HELD_BACK, INVOICE, netsuite_id, resolve_id, reason=reason)
     try:
         fresh = resolve_invoice_fields(row, owner_resolve_id)
     except InvalidRecord as invalid:
-        return Action(INVALID, "invoice", netsuite_id, resolve_id, reason=str(invalid))
+        return Action(Outcome.INVALID, INVOICE, netsuite_id, resolve_id, reason=str(invalid))
     if link is None:
         return Action(
-            CREATE,
-            "invoice",
+            Outcome.CREATED,
+            INVOICE,
             netsuite_id,
             fields=fresh,
             synced_values=netsuite_changes(fresh, None).synced_values,
         )
     diff = netsuite_changes(fresh, link.synced_values)
     if not diff.changed:
-        return Action(UNCHANGED, "invoice", netsuite_id, resolve_id)
+        return Action(Outcome.UNCHANGED, INVOICE, netsuite_id, resolve_id)
     if resolve is not None and resolve.advanced:
-        # R8: a financed invoice is never changed; the NetSuite change is kept for review.
-        drift = {
-            name: {"synced": link.synced_values.get(name), "netsuite": comparable(value)}
-            for name, value in diff.changed.items()
-        }
-        return Action(
-            FROZEN,
-            "invoice",
-            netsuite_id,
-            resolve_id,
-            drift=drift,
-            reason="financed (advanced) in Resolve; NetSuite changes kept as drift for review",
-        )
+        return freeze_financed(netsuite_id, link.resolve_id, diff.changed, link.synced_values)
     return Action(
-        UPDATE,
-        "invoice",
+        Outcome.UPDATED,
+        INVOICE,
         netsuite_id,
         resolve_id,
         fields=diff.changed,

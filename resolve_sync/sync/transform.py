@@ -1,6 +1,7 @@
-"""Pure rules from NetSuite's wire values to Resolve's fields: no I/O, no Dagster.
+"""Pure rules from NetSuite's wire values to Resolve's fields (SPEC §4's per-record guard): no I/O, no Dagster.
 
-Each rule of SPEC §3 that decides a value lives in one function named for it.
+A value that cannot be stored exactly raises `InvalidRecord` with what to fix in NetSuite; the plan turns it
+into an `invalid` outcome and the rest of the run proceeds.
 """
 
 from __future__ import annotations
@@ -10,14 +11,28 @@ import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Context, Decimal, InvalidOperation
 from typing import Any
 
+import pycountry
+
+from resolve_sync.errors import DataError
+from resolve_sync.sync.hierarchy import archive_reason
+from resolve_sync.sync.records import CustomerFacts
+
+# Column sizes of resolve_customers / resolve_invoices: a longer value is invalid, never cut.
 MAX_NAME_LENGTH = 400
 MAX_EMAIL_LENGTH = 320
+MAX_PHONE_LENGTH = 64
+MAX_NUMBER_LENGTH = 100
+MAX_NOTES_LENGTH = 20_000
+# Money is NUMERIC(18, 4): at most 14 digits before the point and 4 after.
+MONEY_PLACES = Decimal("0.0001")
+MONEY_LIMIT = Decimal(10) ** 14
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
-CONTROL_CHARS_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# C0 controls and DEL, and the invisible direction controls (LRM/RLM, embeddings, overrides, isolates, ALM)
+# that can make a name display as something else.
+CONTROL_CHARS_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200e\u200f\u202a-\u202e\u2066-\u2069\u061c]")
 FULLY_PAID, VOIDED = "B", "V"
 CUSTOMER_FIELDS = ("business_name", "email", "business_phone", "archived")
 INVOICE_FIELDS = (
@@ -35,7 +50,10 @@ INVOICE_FIELDS = (
 )
 
 
-class InvalidRecord(ValueError):
+_MONEY_CONTEXT = Context(prec=40)
+
+
+class InvalidRecord(DataError, ValueError):
     """NetSuite data Resolve cannot take; the message says what to fix in NetSuite."""
 
 
@@ -44,21 +62,49 @@ def flag(value: Any) -> bool:
 
 
 def clean_text(value: Any) -> str | None:
-    """Strip control characters and surrounding space; NFC-normalise so equal names compare equal."""
+    """Strip control and direction-override characters and surrounding space; NFC-normalise so equal names
+    compare equal."""
     if value is None:
         return None
     text = CONTROL_CHARS_RE.sub("", unicodedata.normalize("NFC", str(value))).strip()
     return text or None
 
 
+def bounded_text(value: Any, limit: int, what: str) -> str | None:
+    """Cleaned text that fits Resolve's column, or InvalidRecord: nothing is silently cut."""
+    text = clean_text(value)
+    if text is not None and len(text) > limit:
+        raise InvalidRecord(f"{what} is {len(text)} characters long; Resolve accepts at most {limit}")
+    return text
+
+
 def money(value: Any, what: str) -> Decimal:
+    """An amount Resolve can store exactly (NUMERIC(18, 4)), or InvalidRecord saying why not."""
+    shown = _shown(value)
     try:
-        amount = Decimal(str(value))
+        amount = Decimal(str(value).strip())
     except (InvalidOperation, ValueError):
-        raise InvalidRecord(f"{what} {value!r} is not a number") from None
+        raise InvalidRecord(f"{what} {shown} is not a number") from None
     if not amount.is_finite():
-        raise InvalidRecord(f"{what} {value!r} is not a number")
-    return amount.quantize(Decimal("0.0001"))
+        raise InvalidRecord(f"{what} {shown} is not a number")
+    if abs(amount) >= MONEY_LIMIT:
+        raise InvalidRecord(f"{what} {shown} is too large; Resolve stores amounts below 10^14")
+    if amount != amount.quantize(MONEY_PLACES, context=_MONEY_CONTEXT):
+        raise InvalidRecord(f"{what} {shown} has more than 4 decimal places; Resolve would have to round it")
+    return amount.quantize(MONEY_PLACES, context=_MONEY_CONTEXT)
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "…'"
+
+
+def iso_currency(value: Any) -> str:
+    """R §4: a currency must be an ISO 4217 code (pycountry's maintained list), upper-cased."""
+    code = str(value or "").strip().upper()
+    if len(code) != 3 or pycountry.currencies.get(alpha_3=code) is None:
+        raise InvalidRecord(f"currency {_shown(value)} is not an ISO 4217 code")
+    return code
 
 
 def iso_date(value: Any, what: str) -> dt.date | None:
@@ -73,77 +119,6 @@ def iso_date(value: Any, what: str) -> dt.date | None:
 # -- customers ------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class CustomerFacts:
-    """What the rules need about one NetSuite customer."""
-
-    netsuite_id: str
-    parent_id: str | None
-    inactive: bool
-    in_scope: bool
-    filter_checked: bool | None  # None when the connection has no filter field
-
-
-def is_in_filter(customer: CustomerFacts) -> bool:
-    """R9: with a filter field, only customers whose box is checked; without one, all."""
-    return customer.filter_checked is None or customer.filter_checked
-
-
-def is_synced(customer: CustomerFacts) -> bool:
-    """R1 + R9: in the subsidiary's scope and passing the filter."""
-    return customer.in_scope and is_in_filter(customer)
-
-
-@dataclass(frozen=True)
-class Ancestry:
-    top_level_id: str | None
-    reason: str | None = None  # why there is no usable top-level ancestor
-
-
-def top_level_ancestors(parents: Mapping[str, str | None]) -> dict[str, Ancestry]:
-    """R5: each customer's top-level ancestor at any depth. A cycle, or a parent NetSuite did not return,
-    yields no ancestor and a reason, so nothing is attached to the wrong customer."""
-    resolved: dict[str, Ancestry] = {}
-    for start in parents:
-        path: list[str] = []
-        seen: set[str] = set()
-        node: str | None = start
-        result: Ancestry
-        while True:
-            if node in resolved:
-                result = resolved[node]
-                break
-            if node in seen:
-                result = Ancestry(
-                    None, f"the parent chain of customer {start} has a cycle ({' → '.join(path)})"
-                )
-                break
-            if node not in parents:
-                result = Ancestry(
-                    None, f"parent customer {node} of customer {start} was not found in NetSuite"
-                )
-                break
-            seen.add(node)
-            path.append(node)
-            parent = parents[node]
-            if parent is None:
-                result = Ancestry(node)
-                break
-            node = parent
-        for member in path:
-            resolved.setdefault(member, result)
-    return resolved
-
-
-def archive_reason(customer: CustomerFacts) -> str | None:
-    """R5 + R6: sub-customers are archived at once; inactive customers are archived; others are not."""
-    if customer.parent_id is not None:
-        return f"sub-customer of NetSuite customer {customer.parent_id}"
-    if customer.inactive:
-        return "inactive in NetSuite"
-    return None
-
-
 def resolve_customer_fields(row: Mapping[str, Any], facts: CustomerFacts) -> dict[str, Any]:
     """Resolve `Customer` fields from a staged NetSuite customer; raises InvalidRecord for bad data."""
     name = clean_text(row.get("companyname"))
@@ -153,7 +128,7 @@ def resolve_customer_fields(row: Mapping[str, Any], facts: CustomerFacts) -> dic
         raise InvalidRecord(
             f"company name is {len(name)} characters long; Resolve accepts at most {MAX_NAME_LENGTH}"
         )
-    email = clean_text(row.get("email"))
+    email = bounded_text(row.get("email"), MAX_EMAIL_LENGTH, "email")
     if email is None:
         raise InvalidRecord(
             "email is missing; Resolve needs a billing email: set Email on the NetSuite customer"
@@ -166,7 +141,7 @@ def resolve_customer_fields(row: Mapping[str, Any], facts: CustomerFacts) -> dic
     return {
         "business_name": name,
         "email": email,
-        "business_phone": (clean_text(row.get("phone")) or None),
+        "business_phone": bounded_text(row.get("phone"), MAX_PHONE_LENGTH, "phone"),
         "archived": archive_reason(facts) is not None,
     }
 
@@ -176,7 +151,7 @@ def resolve_customer_fields(row: Mapping[str, Any], facts: CustomerFacts) -> dic
 
 def resolve_invoice_fields(row: Mapping[str, Any], customer_id: str) -> dict[str, Any]:
     """Resolve `Invoice` fields from a staged NetSuite invoice; raises InvalidRecord for bad data."""
-    number = clean_text(row.get("tranid"))
+    number = bounded_text(row.get("tranid"), MAX_NUMBER_LENGTH, "invoice number (tranid)")
     if number is None:
         raise InvalidRecord("invoice number (tranid) is blank")
     total = money(row.get("foreigntotal"), "total")
@@ -193,13 +168,11 @@ def resolve_invoice_fields(row: Mapping[str, Any], customer_id: str) -> dict[str
     due_at = iso_date(row.get("duedate"), "due date")
     if due_at is not None and due_at < invoiced_at:
         raise InvalidRecord(f"due date {due_at} is before the invoice date {invoiced_at}")
-    currency = (row.get("currency") or "").upper()
-    if not CURRENCY_RE.fullmatch(currency):
-        raise InvalidRecord(f"currency {row.get('currency')!r} is not an ISO 4217 code")
+    currency = iso_currency(row.get("currency"))
     status = str(row.get("status") or "")
     return {
         "customer_id": customer_id,
-        "number": number[:100],
+        "number": number,
         "amount_due": total,
         "amount_balance": unpaid,
         "amount_paid": total - unpaid,
@@ -208,7 +181,7 @@ def resolve_invoice_fields(row: Mapping[str, Any], customer_id: str) -> dict[str
         "currency": currency,
         "fully_paid": status == FULLY_PAID or unpaid == 0,
         "voided": status == VOIDED,
-        "notes": clean_text(row.get("memo")),
+        "notes": bounded_text(row.get("memo"), MAX_NOTES_LENGTH, "memo"),
     }
 
 

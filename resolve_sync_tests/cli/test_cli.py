@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from resolve_sync.cli import cli
-from resolve_sync_tests.sandbox_helpers import ACCOUNT_ID, TBA
+from resolve_sync_tests.sandbox_helpers import ACCOUNT_ID, TBA, cli_connection_args
 from resolve_sync_tests.sync_helpers import FILTER, sync_fixture
 
 pytestmark = pytest.mark.sandbox_fixture(sync_fixture())
@@ -24,27 +24,7 @@ def run(*args: str, ok: bool = True) -> str:
 
 @pytest.fixture
 def acme(sandbox_server) -> str:
-    run(
-        "connections",
-        "add",
-        "acme",
-        "--account",
-        ACCOUNT_ID,
-        "--subsidiary",
-        "2",
-        "--base-url",
-        sandbox_server.base_url,
-        "--timezone",
-        sandbox_server.fixture.timezone,
-        "--consumer-key",
-        TBA["consumer_key"],
-        "--consumer-secret",
-        TBA["consumer_secret"],
-        "--token-id",
-        TBA["token_id"],
-        "--token-secret",
-        TBA["token_secret"],
-    )
+    run(*cli_connection_args(sandbox_server))
     return "acme"
 
 

@@ -24,7 +24,7 @@ from sqlalchemy.engine import make_url
 from resolve_sync import settings
 from resolve_sync.cli import cli
 from resolve_sync.defs.instance import local_instance_config
-from resolve_sync_tests.sandbox_helpers import ACCOUNT_ID, TBA, admin
+from resolve_sync_tests.sandbox_helpers import admin, cli_connection_args
 from resolve_sync_tests.sync_helpers import sync_fixture
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.sandbox_fixture(sync_fixture())]
@@ -99,25 +99,7 @@ def test_daemon_queues_sensor_and_graphql_runs_without_overlap(
         runner = CliRunner()
         added = runner.invoke(
             cli,
-            [
-                "connections",
-                "add",
-                "acme",
-                "--account",
-                ACCOUNT_ID,
-                "--subsidiary",
-                "2",
-                "--base-url",
-                sandbox_server.base_url,
-                "--consumer-key",
-                TBA["consumer_key"],
-                "--consumer-secret",
-                TBA["consumer_secret"],
-                "--token-id",
-                TBA["token_id"],
-                "--token-secret",
-                TBA["token_secret"],
-            ],
+            cli_connection_args(sandbox_server),
         )
         assert added.exit_code == 0, added.output
         with dg.DagsterInstance.from_config(str(home)) as instance:

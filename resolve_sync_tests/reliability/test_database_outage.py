@@ -18,7 +18,7 @@ def test_store_outage_mid_apply_fails_clearly_and_the_rerun_completes(
     if store.dialect.name != "postgresql":
         pytest.skip("terminating the server's connections needs a database server")
     connection = connect(store, sandbox_server)
-    original = apply_module._write
+    original = apply_module.write_actions
     writes = []
 
     def outage_after_first_batch(db, ctx, actions):  # the fault: the server drops every connection
@@ -36,13 +36,13 @@ def test_store_outage_mid_apply_fails_clearly_and_the_rerun_completes(
         writes.append(len(actions))
         return original(db, ctx, actions)
 
-    monkeypatch.setattr(apply_module, "_write", outage_after_first_batch)
+    monkeypatch.setattr(apply_module, "write_actions", outage_after_first_batch)
     with pytest.raises(StoreUnavailable) as raised:
         sync(store, sandbox_server, connection)
     assert "acme" in str(raised.value) and "run the sync again" in str(raised.value)
     assert "password" not in str(raised.value)
     partial = len(customers(store))
-    monkeypatch.setattr(apply_module, "_write", original)
+    monkeypatch.setattr(apply_module, "write_actions", original)
     sync(store, sandbox_server, connection)
     assert len(customers(store)) == 8 and len(invoices(store)) == 6 and partial == 8
     assert len(snapshot(store)["customer_links"]) == 8

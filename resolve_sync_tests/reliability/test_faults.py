@@ -13,15 +13,13 @@ from sqlalchemy import Engine
 
 from resolve_sync.sandbox.fixture import parse_fixture
 from resolve_sync.sandbox.server import SandboxServer
-from resolve_sync.store.connections import add_connection
 from resolve_sync.store.database import create_store_engine
 from resolve_sync.store.migrations import upgrade
-from resolve_sync.store.secrets import SecretBox
 from resolve_sync.sync import extract as extract_module
 from resolve_sync.sync.clients import client_for
-from resolve_sync.sync.runner import run_sync
-from resolve_sync_tests.sandbox_helpers import ACCOUNT_ID, TBA, admin
-from resolve_sync_tests.sync_helpers import AS_OF, medium_account, snapshot
+from resolve_sync.sync.steps import run_sync
+from resolve_sync_tests.sandbox_helpers import admin
+from resolve_sync_tests.sync_helpers import AS_OF, connect, medium_account, snapshot
 
 RAW = medium_account()
 
@@ -33,18 +31,7 @@ def _store(path) -> Engine:
 
 
 def _sync(engine: Engine, server: Any, *, limit: int = 5, timeout: float = 30.0) -> tuple[dict, int]:
-    connection = add_connection(
-        engine,
-        SecretBox.from_environment(),
-        merchant_id="acme",
-        netsuite_account_id=ACCOUNT_ID,
-        auth_kind="tba",
-        credentials=TBA,
-        subsidiary_id=2,
-        base_url=server.base_url,
-        account_timezone=server.fixture.timezone,
-        concurrency_limit=limit,
-    )
+    connection = connect(engine, server, concurrency_limit=limit)
     with client_for(connection, engine, timeout_seconds=timeout) as client:
         client.retry.initial_seconds, client.retry.max_wait_seconds = 0.05, 1.0
         report = run_sync(client, engine, connection, as_of=AS_OF)

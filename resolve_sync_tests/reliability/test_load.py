@@ -8,13 +8,12 @@ import threading
 import pytest
 from sqlalchemy import func, select
 
-from resolve_sync.store.connections import add_connection, list_connections
+from resolve_sync.store.connections import list_connections
 from resolve_sync.store.models import ResolveCustomer, ResolveInvoice
-from resolve_sync.store.secrets import SecretBox
 from resolve_sync.sync.clients import client_for
-from resolve_sync.sync.runner import run_sync
-from resolve_sync_tests.sandbox_helpers import ACCOUNT_ID, TBA, admin
-from resolve_sync_tests.sync_helpers import AS_OF, sync_fixture
+from resolve_sync.sync.steps import run_sync
+from resolve_sync_tests.sandbox_helpers import admin
+from resolve_sync_tests.sync_helpers import AS_OF, connect, sync_fixture
 
 CONNECTIONS = 20
 LIMIT = 4
@@ -23,20 +22,8 @@ LIMIT = 4
 @pytest.mark.slow
 @pytest.mark.sandbox_fixture(sync_fixture(concurrency_limit=LIMIT, latency={"per_request_ms": 30}))
 def test_twenty_connections_share_one_account_within_its_limit(store, sandbox_server) -> None:
-    box = SecretBox.from_environment()
     for number in range(CONNECTIONS):
-        add_connection(
-            store,
-            box,
-            merchant_id=f"merchant-{number:02d}",
-            netsuite_account_id=ACCOUNT_ID,
-            auth_kind="tba",
-            credentials=TBA,
-            subsidiary_id=2,
-            base_url=sandbox_server.base_url,
-            account_timezone=sandbox_server.fixture.timezone,
-            concurrency_limit=LIMIT,
-        )
+        connect(store, sandbox_server, merchant=f"merchant-{number:02d}", concurrency_limit=LIMIT)
     errors: list[BaseException] = []
     reports = {}
 

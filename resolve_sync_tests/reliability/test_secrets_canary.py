@@ -17,7 +17,7 @@ from resolve_sync.defs.partitions import run_tags
 from resolve_sync.defs.resources import StoreResource
 from resolve_sync.sandbox.fixture import parse_fixture
 from resolve_sync.sandbox.server import SandboxServer
-from resolve_sync_tests.sandbox_helpers import ACCOUNT_ID, admin
+from resolve_sync_tests.sandbox_helpers import admin, cli_connection_args
 from resolve_sync_tests.sync_helpers import AS_OF, sync_fixture
 
 CANARY = "canary-7c1e5b0d-must-never-leak"
@@ -48,20 +48,7 @@ def test_the_canary_never_leaks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     home.mkdir()
     with SandboxServer(parse_fixture(raw)) as server, dg.instance_for_test(temp_dir=str(home)) as instance:
         cli_run("db", "upgrade")
-        cli_run(
-            "connections",
-            "add",
-            "acme",
-            "--account",
-            ACCOUNT_ID,
-            "--subsidiary",
-            "2",
-            "--base-url",
-            server.base_url,
-            "--timezone",
-            server.fixture.timezone,
-            *[a for name, value in CREDENTIALS.items() for a in (f"--{name.replace('_', '-')}", value)],
-        )
+        cli_run(*cli_connection_args(server, credentials=CREDENTIALS))
         instance.add_dynamic_partitions("connections", ["acme|2"])
         admin(server.base_url).post("/_sandbox/faults", json={"next": ["429", "500", "reset", "503"]})
         job = defs.resolve_job_def("sync_job")

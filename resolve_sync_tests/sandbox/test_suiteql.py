@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from resolve_sync_tests.sandbox_helpers import fixture_dict, suiteql
+from resolve_sync_tests.sandbox_helpers import fixture_dict, many_customers_fixture, suiteql
 
 ERROR_PREFIX = "Invalid search query. Detailed unprocessed description follows. Search error occurred: "
 
@@ -198,22 +198,7 @@ def test_request_shape_errors(ns: httpx.Client) -> None:
     assert _error(bad_body)["o:errorCode"] == "INVALID_PARAMETER"
 
 
-def _many_customers(n: int) -> dict:
-    customers = [
-        {
-            "id": i,
-            "entityid": f"C{i}",
-            "companyname": f"Company {i}",
-            "subsidiary": 2,
-            # Many equal timestamps, to exercise keyset paging on (lastmodifieddate, id).
-            "lastmodifieddate": f"2026-03-0{1 + i % 3}T12:00:00",
-        }
-        for i in range(1, n + 1)
-    ]
-    return fixture_dict(customers=customers, customer_subsidiaries=[], invoices=[])
-
-
-@pytest.mark.sandbox_fixture(_many_customers(2_345))
+@pytest.mark.sandbox_fixture(many_customers_fixture(2_345))
 def test_offset_paging_returns_every_row_once(ns: httpx.Client) -> None:
     seen, offset = [], 0
     while True:
@@ -227,7 +212,7 @@ def test_offset_paging_returns_every_row_once(ns: httpx.Client) -> None:
     assert seen == list(range(1, 2_346))
 
 
-@pytest.mark.sandbox_fixture(_many_customers(2_345))
+@pytest.mark.sandbox_fixture(many_customers_fixture(2_345))
 def test_keyset_paging_returns_every_row_once(ns: httpx.Client) -> None:
     seen: list[int] = []
     last_modified, last_id = "2000-01-01 00:00:00", 0

@@ -18,44 +18,15 @@ from resolve_sync.store.connections import add_connection
 from resolve_sync.store.database import create_store_engine
 from resolve_sync.store.migrations import upgrade
 from resolve_sync.store.secrets import SecretBox
-from resolve_sync_tests.sandbox_helpers import ACCOUNT_ID, TBA, fixture_dict
-from resolve_sync_tests.sync_helpers import snapshot
+from resolve_sync_tests.sandbox_helpers import ACCOUNT_ID, TBA
+from resolve_sync_tests.sync_helpers import medium_account, snapshot
 
 TRIALS = 20
 CUSTOMERS, INVOICES = 1_500, 8_000
 
 
 def _account() -> dict:
-    customers = [
-        {
-            "id": i,
-            "entityid": f"C{i}",
-            "companyname": f"Company {i}",
-            "email": f"ap{i}@c{i}.test",
-            "subsidiary": 2,
-            "parent": (i - 1 if i % 10 == 0 else None),
-            "lastmodifieddate": "2026-06-01T10:00:00",
-        }
-        for i in range(1, CUSTOMERS + 1)
-    ]
-    invoices = [
-        {
-            "id": i,
-            "tranid": f"INV{i}",
-            "trandate": "2026-05-01",
-            "duedate": "2026-06-01",
-            "entity": 1 + i % CUSTOMERS,
-            "subsidiary": 2,
-            "status": "A",
-            "currency": "USD",
-            "foreigntotal": 100 + i,
-            "foreignamountunpaid": 100 + i,
-        }
-        for i in range(1, INVOICES + 1)
-    ]
-    return fixture_dict(
-        customers=customers, customer_subsidiaries=[], invoices=invoices, latency={"per_request_ms": 40}
-    )
+    return medium_account(CUSTOMERS, INVOICES, latency={"per_request_ms": 40})
 
 
 def _store(folder: Path, server, env: dict[str, str]):

@@ -8,7 +8,7 @@ from sqlalchemy import select, update
 from resolve_sync.sandbox.fixture import parse_fixture
 from resolve_sync.sandbox.server import SandboxServer
 from resolve_sync.store.models import ResolveCustomer, SyncRecordOutcome
-from resolve_sync.sync import apply as apply_module
+from resolve_sync.sync import writer as writer_module
 from resolve_sync_tests.sandbox_helpers import admin
 from resolve_sync_tests.sync_helpers import (
     AS_OF,
@@ -45,7 +45,7 @@ def test_r7_an_edit_made_in_resolve_during_the_run_is_not_clobbered(
             ]
         },
     )
-    original = apply_module._compare_and_set
+    original = writer_module.compare_and_set
     edited = []
 
     def user_edits_between_plan_and_write(db, model, updates, now):  # the fault: a concurrent writer
@@ -58,7 +58,7 @@ def test_r7_an_edit_made_in_resolve_during_the_run_is_not_clobbered(
             edited.append(True)
         return original(db, model, updates, now)
 
-    monkeypatch.setattr(apply_module, "_compare_and_set", user_edits_between_plan_and_write)
+    monkeypatch.setattr(writer_module, "compare_and_set", user_edits_between_plan_and_write)
     sync(store, sandbox_server, connection)
     acme = customers(store)["10"]
     assert (acme.business_name, acme.business_phone) == ("Acme Renamed", "+1 555 0100")
@@ -128,7 +128,8 @@ def test_one_customer_in_two_connected_subsidiaries_is_one_resolve_customer(stor
 def test_duplicate_netsuite_ids_in_one_page_stage_once(store, sandbox_server) -> None:
     """PostgreSQL refuses an upsert that touches a row twice; a page repeating an id must not break the run."""
     from resolve_sync.store.models import StagedCustomer
-    from resolve_sync.sync.extract import CUSTOMER_COLUMNS, _stage, start_run
+    from resolve_sync.sync.extract import CUSTOMER_COLUMNS, _stage
+    from resolve_sync.sync.ledger import start_run
 
     connection = connect(store, sandbox_server)
     ctx = start_run(store, connection, as_of=AS_OF, full_refresh=True, subsidiary_id=2)

@@ -17,7 +17,7 @@ from resolve_sync.store.models import (
     SyncRun,
 )
 from resolve_sync.sync.errors import DuplicatesFound, FilterFieldInvalid, SubsidiaryRequired
-from resolve_sync_tests.sandbox_helpers import admin, fixture_dict
+from resolve_sync_tests.sandbox_helpers import admin, bulk_account, fixture_dict
 from resolve_sync_tests.sync_helpers import (
     FILTER,
     connect,
@@ -365,21 +365,7 @@ def test_r15_the_same_sync_twice_writes_nothing_the_second_time(store, sandbox_s
 
 
 def test_r17_many_rows_sharing_one_timestamp_across_pages_all_arrive(store) -> None:
-    raw = fixture_dict(
-        customers=[
-            {
-                "id": i,
-                "entityid": f"C{i}",
-                "companyname": f"Company {i}",
-                "email": f"ap{i}@example.test",
-                "subsidiary": 2,
-                "lastmodifieddate": "2026-06-01T10:00:00",
-            }
-            for i in range(1, 2601)
-        ],
-        customer_subsidiaries=[],
-        invoices=[],
-    )
+    raw = bulk_account(2600)
     with SandboxServer(parse_fixture(raw)) as server:
         connection = connect(store, server)
         sync(store, server, connection)
@@ -393,7 +379,7 @@ def test_r17_many_rows_sharing_one_timestamp_across_pages_all_arrive(store) -> N
                         "id": i,
                         "entityid": f"C{i}",
                         "companyname": f"Renamed {i}",
-                        "email": f"ap{i}@example.test",
+                        "email": f"ap{i}@c{i}.test",
                         "subsidiary": 2,
                         "lastmodifieddate": "2026-11-26T09:00:00",
                     }

@@ -1,0 +1,243 @@
+"""A sync run's steps, orchestrated once: begin (R2, R11), stage customers and check duplicates (R12),
+stage invoices, write Resolve records. The Dagster assets call one step each; `run_sync` (the CLI's
+`--local`, the bench and the tests) calls them in order. Each step returns a small result; counts travel
+through the run ledger, so a step in another process adds to the same run.
+
+Failure semantics live here and only here: a step that fails marks the run failed with its reason; a
+database that goes away mid-step becomes `StoreUnavailable`; a run refused before it starts is recorded.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
+
+from resolve_sync.errors import ResolveSyncError
+from resolve_sync.kinds import Outcome, RecordKind, RunMode
+from resolve_sync.netsuite.client import NetSuiteClient
+from resolve_sync.store import run_history, run_leases
+from resolve_sync.store.connections import Connection
+from resolve_sync.sync import ledger
+from resolve_sync.sync.apply import apply_run
+from resolve_sync.sync.duplicates import DuplicatePair, duplicate_pairs, duplicates_error
+from resolve_sync.sync.errors import StoreUnavailable
+from resolve_sync.sync.extract import extract_customers, extract_invoices
+from resolve_sync.sync.ledger import RunContext
+from resolve_sync.sync.scope import resolve_subsidiary, validate_filter_field
+
+COUNT_NAMES = (
+    "read",
+    "created",
+    "updated",
+    "unchanged",
+    "archived",
+    "unarchived",
+    "frozen",
+    "held_back",
+    "invalid",
+    "skipped",
+    "netsuite_requests",
+    "retries",
+)
+HELD_BACK_EXAMPLES = 50
+
+
+@dataclass(frozen=True)
+class CustomersStaged:
+    run: RunContext
+    counts: dict[str, int]
+    duplicates: list[DuplicatePair]
+
+    @property
+    def blocked(self) -> bool:
+        return bool(self.duplicates)
+
+
+@dataclass(frozen=True)
+class InvoicesStaged:
+    run: RunContext
+    counts: dict[str, int]
+
+
+@dataclass(frozen=True)
+class RecordsWritten:
+    run: RunContext
+    counts: dict[str, Any]
+    held_back_invoices: list[run_history.RecordOutcome] = field(default_factory=list)
+    open_drift: int = 0
+
+
+@dataclass
+class RunReport:
+    run_id: int
+    mode: RunMode
+    counts: dict[str, Any] = field(default_factory=dict)
+
+    def __getitem__(self, name: str) -> int:
+        return int(self.counts.get(name, 0))
+
+
+def begin(
+    client: NetSuiteClient,
+    engine: Engine,
+    connection: Connection,
+    *,
+    as_of: dt.date,
+    full_refresh: bool = False,
+    dagster_run_id: str | None = None,
+) -> RunContext:
+    """R2 and R11 first: a wrong subsidiary or filter field fails before a record is written; then the
+    connection's run lease (R13). A refusal is kept in the run history with its reason and raised."""
+    try:
+        subsidiary_id = resolve_subsidiary(client, connection)
+        validate_filter_field(client, connection)
+        return ledger.start_run(
+            engine,
+            connection,
+            as_of=as_of,
+            full_refresh=full_refresh,
+            subsidiary_id=subsidiary_id,
+            dagster_run_id=dagster_run_id,
+            holder=_holder(dagster_run_id),
+        )
+    except ResolveSyncError as refused:
+        with contextlib.suppress(DBAPIError):
+            ledger.reject_run(engine, connection, as_of=as_of, error=refused, dagster_run_id=dagster_run_id)
+        raise
+
+
+def continue_or_begin(
+    client: NetSuiteClient,
+    engine: Engine,
+    connection: Connection,
+    *,
+    as_of: dt.date,
+    full_refresh: bool,
+    dagster_run_id: str,
+) -> RunContext:
+    """The sync run this Dagster run started; a step materialised on its own begins one."""
+    run_id = ledger.run_of_dagster_run(engine, connection, dagster_run_id)
+    if run_id is not None:
+        return ledger.load_run(engine, connection, run_id, holder=_holder(dagster_run_id))
+    return begin(
+        client, engine, connection, as_of=as_of, full_refresh=full_refresh, dagster_run_id=dagster_run_id
+    )
+
+
+def stage_customers(client: NetSuiteClient, engine: Engine, run: RunContext) -> CustomersStaged:
+    """Extract customers, then R12 over everything in scope. Duplicates block the run before any write."""
+    with _step(engine, run, client) as counts:
+        counts.update(extract_customers(client, engine, run))
+        pairs = duplicate_pairs(engine, run.connection)
+    if pairs:
+        ledger.fail_run(engine, run.run_id, duplicates_error(run.connection.merchant_id, pairs))
+    return CustomersStaged(run, dict(counts), pairs)
+
+
+def stage_invoices(client: NetSuiteClient, engine: Engine, run: RunContext) -> InvoicesStaged:
+    with _step(engine, run, client) as counts:
+        counts.update(extract_invoices(client, engine, run))
+    return InvoicesStaged(run, dict(counts))
+
+
+def write_records(engine: Engine, run: RunContext) -> RecordsWritten:
+    """Apply, then finish: the cursors move and the run succeeds in one transaction (R17)."""
+    with _step(engine, run) as _counts:
+        applied = apply_run(engine, run)
+        counts = report_counts(applied, ledger.add_counts(engine, run.run_id, {}))
+        ledger.finish_run(engine, run, counts)
+        held = run_history.record_outcomes(
+            engine,
+            [run.run_id],
+            outcomes=[Outcome.HELD_BACK],
+            record_kind=RecordKind.INVOICE,
+            limit=HELD_BACK_EXAMPLES,
+        )
+        drift = run_history.open_drift_count(engine, run.connection.merchant_id)
+    return RecordsWritten(run, counts, held, drift)
+
+
+def run_sync(
+    client: NetSuiteClient,
+    engine: Engine,
+    connection: Connection,
+    *,
+    as_of: dt.date,
+    full_refresh: bool = False,
+    dagster_run_id: str | None = None,
+) -> RunReport:
+    """One whole sync of one connection, in the order the assets run it."""
+    run = begin(
+        client, engine, connection, as_of=as_of, full_refresh=full_refresh, dagster_run_id=dagster_run_id
+    )
+    customers = stage_customers(client, engine, run)
+    if customers.blocked:
+        raise duplicates_error(connection.merchant_id, customers.duplicates)
+    stage_invoices(client, engine, run)
+    written = write_records(engine, run)
+    return RunReport(run.run_id, run.mode, written.counts)
+
+
+def end_of_step(engine: Engine, run: RunContext, dagster_run_id: str) -> None:
+    """Between a Dagster run's steps the lease belongs to the run, not to the finished step's process (whose
+    death would otherwise let another run take the connection mid-run); only its TTL frees it."""
+    with contextlib.suppress(ResolveSyncError, DBAPIError):
+        ledger.hand_over(engine, run, f"dagster:{dagster_run_id}")
+
+
+def _holder(dagster_run_id: str | None) -> str:
+    return run_leases.process_holder(f"dagster:{dagster_run_id}" if dagster_run_id else "")
+
+
+def report_counts(applied: Mapping[str, int], so_far: Mapping[str, Any]) -> dict[str, Any]:
+    """The run's counts as SPEC §4 names them: extraction's (from the ledger) and the writes'."""
+    counts: dict[str, Any] = {name: 0 for name in COUNT_NAMES}
+    counts.update(so_far)
+    counts.update(applied)
+    counts["read"] = int(so_far.get("customers_read", 0)) + int(so_far.get("invoices_read", 0))
+    return counts
+
+
+@contextlib.contextmanager
+def _step(engine: Engine, run: RunContext, client: NetSuiteClient | None = None) -> Iterator[Counter[str]]:
+    """Run one step: its counts (and the NetSuite requests it made) are added to the run's in the ledger;
+    a failure marks the run failed with its reason; a database failure is reported as such."""
+    before = client.stats.as_dict() if client else {}
+    counts: Counter[str] = Counter()
+    try:
+        with run_leases.Heartbeat(engine, run.connection.id, run.run_id, run.holder):
+            yield counts
+    except DBAPIError as error:
+        raise _store_unavailable(engine, run, error) from None
+    except BaseException as error:
+        with contextlib.suppress(Exception):
+            ledger.fail_run(engine, run.run_id, error)
+        raise
+    finally:
+        if client is not None:
+            after = client.stats.as_dict()
+            counts["netsuite_requests"] += after.get("requests", 0) - before.get("requests", 0)
+            counts["retries"] += after.get("retries", 0) - before.get("retries", 0)
+        with contextlib.suppress(Exception):
+            ledger.add_counts(engine, run.run_id, counts)
+
+
+def _store_unavailable(engine: Engine, run: RunContext, error: DBAPIError) -> StoreUnavailable:
+    """A clear error for a database that failed mid-run (and a best effort to record it)."""
+    where = engine.url.render_as_string(hide_password=True)
+    unavailable = StoreUnavailable(
+        f"Merchant {run.connection.merchant_id!r}: the Resolve store ({where}) failed during the sync "
+        f"({type(error.orig).__name__ if error.orig else type(error).__name__}). Batches committed before it "
+        "stand and nothing is half-written; run the sync again once the database is back.",
+        merchant_id=run.connection.merchant_id,
+    )
+    with contextlib.suppress(Exception):
+        ledger.fail_run(engine, run.run_id, unavailable)
+    return unavailable

@@ -1,0 +1,246 @@
+"""The writer: carries out one batch of planned actions in the caller's transaction.
+
+Resolve rows and their links with the last-synced values, compare-and-set updates (R7), drift for financed
+invoices (R8) and the per-record outcomes (SPEC §4) are written together, so a batch is all or nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections import Counter
+from typing import Any
+
+from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.engine import Connection as DB
+from sqlalchemy.exc import IntegrityError
+
+from resolve_sync.kinds import Outcome, RecordKind
+from resolve_sync.store.models import (
+    RESOLVE_SOURCE_NETSUITE,
+    InvoiceDrift,
+    NetSuiteCustomerLink,
+    NetSuiteInvoiceLink,
+    ResolveCustomer,
+    ResolveInvoice,
+    SyncRecordOutcome,
+    utcnow,
+)
+from resolve_sync.sync.ledger import RunContext
+from resolve_sync.sync.plan import freeze_financed
+from resolve_sync.sync.records import Action
+
+UPDATED_BY = "resolve_sync"
+CAS_ATTEMPTS = 5
+TABLES = {
+    RecordKind.CUSTOMER: (ResolveCustomer, NetSuiteCustomerLink, "resolve_customer_id", "cus"),
+    RecordKind.INVOICE: (ResolveInvoice, NetSuiteInvoiceLink, "resolve_invoice_id", "inv"),
+}
+
+
+def new_resolve_id(prefix: str) -> str:
+    return f"{prefix}_{uuid.uuid4().hex[:24]}"
+
+
+def write_actions(db: DB, ctx: RunContext, actions: list[Action]) -> Counter[str]:
+    """Write one batch of actions of one record kind; returns what was done, counted."""
+    if not actions:
+        return Counter()
+    now = utcnow()
+    kind = actions[0].record_kind
+    creates = [a for a in actions if a.kind == Outcome.CREATED]
+    _insert_records(db, ctx, kind, creates, now)
+    _insert_links(db, ctx, kind, [a for a in actions if a.kind == Outcome.CREATED or a.adopt], now)
+    updates = [a for a in actions if a.kind == Outcome.UPDATED]
+    compare_and_set(db, TABLES[kind][0], updates, now)
+    _update_links(db, ctx, kind, [a for a in updates if not a.adopt], now)
+    drift = _new_drift(db, ctx.connection.merchant_id, [a for a in actions if a.kind == Outcome.FROZEN])
+    _insert_drift(db, ctx, drift, now)
+    outcomes = [
+        a
+        for a in actions
+        if a.writes or a in drift or (a.kind in (Outcome.HELD_BACK, Outcome.INVALID) and a.changed_this_run)
+    ]
+    _insert_outcomes(db, ctx, outcomes, now)
+    counts: Counter[str] = Counter()
+    for action in actions:
+        counts[action.kind] += 1
+        counts[f"{kind}s_{action.kind}"] += 1
+        if action.archive_change:
+            counts[action.archive_change] += 1
+    counts["written"] += len(creates) + len(updates) + len(drift) + len(outcomes)
+    return counts
+
+
+def _insert_records(
+    db: DB, ctx: RunContext, kind: RecordKind, creates: list[Action], now: dt.datetime
+) -> None:
+    if not creates:
+        return
+    model, _, _, prefix = TABLES[kind]
+    invoice_defaults = {"advanced": False, "archived": False} if kind == RecordKind.INVOICE else {}
+    for action in creates:
+        action.resolve_id = new_resolve_id(prefix)
+    db.execute(
+        insert(model),
+        [
+            {
+                "id": a.resolve_id,
+                "merchant_id": ctx.connection.merchant_id,
+                "netsuite_id": a.netsuite_id,
+                **a.fields,
+                **invoice_defaults,
+                "source": RESOLVE_SOURCE_NETSUITE,
+                "version": 1,
+                "created_at": now,
+                "updated_at": now,
+                "updated_by": UPDATED_BY,
+            }
+            for a in creates
+        ],
+    )
+
+
+def _insert_links(db: DB, ctx: RunContext, kind: RecordKind, actions: list[Action], now: dt.datetime) -> None:
+    if not actions:
+        return
+    _, link_model, link_column, _ = TABLES[kind]
+    db.execute(
+        insert(link_model),
+        [
+            {
+                "merchant_id": ctx.connection.merchant_id,
+                "netsuite_account_id": ctx.connection.netsuite_account_id,
+                "netsuite_id": a.netsuite_id,
+                link_column: a.resolve_id,
+                "synced_values": a.synced_values,
+                "synced_at": now,
+            }
+            for a in actions
+        ],
+    )
+
+
+def _update_links(db: DB, ctx: RunContext, kind: RecordKind, actions: list[Action], now: dt.datetime) -> None:
+    """Remember the NetSuite values just handled. An update the compare-and-set turned into drift (financed
+    meanwhile) is remembered too: its change is recorded as drift once, not again every run."""
+    written = actions
+    if not written:
+        return
+    link_model = TABLES[kind][1]
+    db.execute(
+        update(link_model)
+        .where(
+            link_model.merchant_id == ctx.connection.merchant_id,
+            link_model.netsuite_account_id == ctx.connection.netsuite_account_id,
+            link_model.netsuite_id == bindparam("b_netsuite_id"),
+        )
+        .values(synced_values=bindparam("b_synced"), synced_at=now)
+        .execution_options(synchronize_session=False),
+        [{"b_netsuite_id": a.netsuite_id, "b_synced": a.synced_values} for a in written],
+    )
+
+
+def compare_and_set(db: DB, model: Any, updates: list[Action], now: dt.datetime) -> None:
+    """R7: write only the changed fields, and only over the version planned against; a row edited in
+    Resolve meanwhile is re-read and the same NetSuite changes applied on top of the edit. A financed
+    invoice is never touched, even if it was financed after planning (R8)."""
+    pending = list(updates)
+    for _ in range(CAS_ATTEMPTS):
+        if not pending:
+            return
+        conflicted = [action for action in pending if not _set_one(db, model, action, now)]
+        if not conflicted:
+            return
+        states = {
+            r.id: r for r in db.execute(select(model).where(model.id.in_([a.resolve_id for a in conflicted])))
+        }
+        pending = []
+        for action in conflicted:
+            state = states.get(action.resolve_id)
+            if state is None or (model is ResolveInvoice and state.advanced):
+                _refreeze(action)
+                continue
+            action.expected_version = state.version
+            pending.append(action)
+    if pending:
+        raise IntegrityError("compare-and-set kept failing", None, Exception("concurrent edits"))
+
+
+def _set_one(db: DB, model: Any, action: Action, now: dt.datetime) -> bool:
+    conditions = [model.id == action.resolve_id]
+    if action.expected_version is not None:
+        conditions.append(model.version == action.expected_version)
+    if model is ResolveInvoice:
+        conditions.append(model.advanced.is_(False))
+    result = db.execute(
+        update(model)
+        .where(*conditions)
+        .values(**action.fields, version=model.version + 1, updated_at=now, updated_by=UPDATED_BY)
+    )
+    return result.rowcount == 1
+
+
+def _refreeze(action: Action) -> None:
+    """Financed in Resolve between plan and write: R8 holds, the planned change becomes drift."""
+    frozen = freeze_financed(action.netsuite_id, action.resolve_id or "", action.fields, {})
+    action.kind, action.drift = frozen.kind, frozen.drift
+    action.reason = "financed in Resolve during the run; " + (frozen.reason or "")
+
+
+def _new_drift(db: DB, merchant: str, frozen: list[Action]) -> list[Action]:
+    """Drift is recorded once per distinct NetSuite change, not once per run."""
+    if not frozen:
+        return []
+    latest: dict[str, Any] = {}
+    for row in db.execute(
+        select(InvoiceDrift.resolve_invoice_id, InvoiceDrift.changes)
+        .where(
+            InvoiceDrift.merchant_id == merchant,
+            InvoiceDrift.resolve_invoice_id.in_([a.resolve_id for a in frozen]),
+        )
+        .order_by(InvoiceDrift.id)
+    ):
+        latest[row.resolve_invoice_id] = row.changes
+    return [a for a in frozen if latest.get(a.resolve_id) != a.drift]
+
+
+def _insert_drift(db: DB, ctx: RunContext, drift: list[Action], now: dt.datetime) -> None:
+    if not drift:
+        return
+    db.execute(
+        insert(InvoiceDrift),
+        [
+            {
+                "merchant_id": ctx.connection.merchant_id,
+                "resolve_invoice_id": a.resolve_id,
+                "netsuite_id": a.netsuite_id,
+                "run_id": ctx.run_id,
+                "changes": a.drift,
+                "detected_at": now,
+            }
+            for a in drift
+        ],
+    )
+
+
+def _insert_outcomes(db: DB, ctx: RunContext, actions: list[Action], now: dt.datetime) -> None:
+    if not actions:
+        return
+    db.execute(
+        insert(SyncRecordOutcome),
+        [
+            {
+                "run_id": ctx.run_id,
+                "merchant_id": ctx.connection.merchant_id,
+                "record_kind": a.record_kind,
+                "netsuite_id": a.netsuite_id,
+                "resolve_id": a.resolve_id,
+                "outcome": a.kind,
+                "reason": a.reason,
+                "fields": sorted(a.fields) if a.fields else None,
+                "created_at": now,
+            }
+            for a in actions
+        ],
+    )
