@@ -30,9 +30,11 @@ MAX_NOTES_LENGTH = 20_000
 MONEY_PLACES = Decimal("0.0001")
 MONEY_LIMIT = Decimal(10) ** 14
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-# C0 controls and DEL, and the invisible direction controls (LRM/RLM, embeddings, overrides, isolates, ALM)
-# that can make a name display as something else.
-CONTROL_CHARS_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200e\u200f\u202a-\u202e\u2066-\u2069\u061c]")
+CONTROL_CHARS_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Invisible direction controls (LRM/RLM, embeddings, overrides, isolates, ALM) make a name display as
+# something other than its characters ("Acme\u202e cnI" shows as "Acme Inc"). Removing them would change the
+# name silently, keeping them would let it deceive: such a record is invalid until fixed in NetSuite.
+BIDI_CONTROLS_RE = re.compile(r"[\u200e\u200f\u202a-\u202e\u2066-\u2069\u061c]")
 FULLY_PAID, VOIDED = "B", "V"
 CUSTOMER_FIELDS = ("business_name", "email", "business_phone", "archived")
 INVOICE_FIELDS = (
@@ -62,8 +64,7 @@ def flag(value: Any) -> bool:
 
 
 def clean_text(value: Any) -> str | None:
-    """Strip control and direction-override characters and surrounding space; NFC-normalise so equal names
-    compare equal."""
+    """Strip control characters and surrounding space; NFC-normalise so equal names compare equal."""
     if value is None:
         return None
     text = CONTROL_CHARS_RE.sub("", unicodedata.normalize("NFC", str(value))).strip()
@@ -73,6 +74,11 @@ def clean_text(value: Any) -> str | None:
 def bounded_text(value: Any, limit: int, what: str) -> str | None:
     """Cleaned text that fits Resolve's column, or InvalidRecord: nothing is silently cut."""
     text = clean_text(value)
+    if text is not None and (control := BIDI_CONTROLS_RE.search(text)):
+        raise InvalidRecord(
+            f"{what} contains the invisible text-direction character U+{ord(control.group()):04X}, which makes "
+            "it display as something else; remove it in NetSuite"
+        )
     if text is not None and len(text) > limit:
         raise InvalidRecord(f"{what} is {len(text)} characters long; Resolve accepts at most {limit}")
     return text
@@ -121,13 +127,9 @@ def iso_date(value: Any, what: str) -> dt.date | None:
 
 def resolve_customer_fields(row: Mapping[str, Any], facts: CustomerFacts) -> dict[str, Any]:
     """Resolve `Customer` fields from a staged NetSuite customer; raises InvalidRecord for bad data."""
-    name = clean_text(row.get("companyname"))
+    name = bounded_text(row.get("companyname"), MAX_NAME_LENGTH, "company name")
     if name is None:
         raise InvalidRecord("company name is blank; fill in Company Name on the NetSuite customer")
-    if len(name) > MAX_NAME_LENGTH:
-        raise InvalidRecord(
-            f"company name is {len(name)} characters long; Resolve accepts at most {MAX_NAME_LENGTH}"
-        )
     email = bounded_text(row.get("email"), MAX_EMAIL_LENGTH, "email")
     if email is None:
         raise InvalidRecord(

@@ -1,0 +1,160 @@
+"""Regression tests for data-loss defects found from the outside: a change read by a run that did not
+finish, an owner change above a customer in an incremental run, and poison values from NetSuite.
+
+Each drives the sandbox over HTTP and the store on SQLite and PostgreSQL, as users do."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from resolve_sync.netsuite.errors import NetSuiteUnavailable
+from resolve_sync.store.duplicate_resolutions import record_resolution
+from resolve_sync.store.models import SyncRecordOutcome
+from resolve_sync.sync import steps
+from resolve_sync.sync.errors import DuplicatesFound
+from resolve_sync_tests.sandbox_helpers import admin
+from resolve_sync_tests.sync_helpers import FILTER, connect, customers, invoices, orm_rows, sync, sync_fixture
+
+pytestmark = pytest.mark.sandbox_fixture(sync_fixture())
+
+
+def _edit(server, kind: str, *records: dict) -> None:
+    control = admin(server.base_url)
+    control.post("/_sandbox/clock", json={"now": "2026-11-26T09:00:00"})
+    answer = control.post(f"/_sandbox/records/{kind}", json={"records": list(records)})
+    assert answer.status_code == 200, answer.text
+
+
+ACME = {
+    "id": 10,
+    "entityid": "C10",
+    "companyname": "Acme Inc",
+    "email": "ap@acme.test",
+    "subsidiary": 2,
+    "custom": {FILTER: True, "custentity_vip": True},
+}
+
+
+def test_r15_a_change_staged_by_a_run_blocked_on_duplicates_is_written_by_the_next_incremental_run(
+    store, sandbox_server
+) -> None:
+    connection = connect(store, sandbox_server)
+    sync(store, sandbox_server, connection)
+    _edit(
+        sandbox_server,
+        "customers",
+        {**ACME, "email": "billing@acme.test"},
+        {"id": 61, "entityid": "C61", "companyname": "Initech", "email": "x@initech.test", "subsidiary": 2},
+    )
+    with pytest.raises(DuplicatesFound):
+        sync(store, sandbox_server, connection)  # stages the new email, then blocks before writing
+    assert customers(store)["10"].email == "ap@acme.test"
+    record_resolution(store, "acme", "netsuite:30", "netsuite:61", "distinct")
+    report = sync(store, sandbox_server, connection)
+    assert report.mode == "incremental"
+    assert customers(store)["10"].email == "billing@acme.test"
+
+
+def test_r15_a_change_staged_by_a_run_that_failed_before_writing_is_written_next_time(
+    store, sandbox_server, monkeypatch
+) -> None:
+    connection = connect(store, sandbox_server)
+    sync(store, sandbox_server, connection)
+    _edit(sandbox_server, "customers", {**ACME, "email": "billing@acme.test"})
+
+    def netsuite_down(*_args, **_kwargs):  # the fault: NetSuite fails while invoices are read
+        raise NetSuiteUnavailable(
+            "NetSuite account 1234567 failed on its side (503); retrying later usually works."
+        )
+
+    monkeypatch.setattr(steps, "extract_invoices", netsuite_down)
+    with pytest.raises(NetSuiteUnavailable):
+        sync(store, sandbox_server, connection)
+    monkeypatch.undo()
+    sync(store, sandbox_server, connection)
+    assert customers(store)["10"].email == "billing@acme.test"
+
+
+def test_r5_a_re_parenting_two_levels_up_moves_the_invoices_in_an_incremental_run(
+    store, sandbox_server
+) -> None:
+    connection = connect(store, sandbox_server)
+    sync(store, sandbox_server, connection)
+    resolve_acme = customers(store)["10"].id
+    assert invoices(store)["101"].customer_id == resolve_acme  # 13 → 12 → 11 → 10
+    # 11 (two levels above 13) becomes a top-level customer: 13's invoices now belong to 11.
+    _edit(
+        sandbox_server,
+        "customers",
+        {
+            "id": 11,
+            "entityid": "C11",
+            "companyname": "Acme West",
+            "email": "west@acme.test",
+            "subsidiary": 2,
+            "custom": {FILTER: True},
+        },
+    )
+    report = sync(store, sandbox_server, connection)
+    assert report.mode == "incremental"
+    assert invoices(store)["101"].customer_id == customers(store)["11"].id
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"foreigntotal": 1e15, "foreignamountunpaid": 1e15}, "too large"),
+        ({"tranid": "N" * 10_000}, "10000 characters long"),
+        ({"currency": "ZZZ"}, "not an ISO 4217 code"),
+        ({"foreigntotal": 100.12345, "foreignamountunpaid": 0}, "more than 4 decimal places"),
+    ],
+)
+def test_a_poison_invoice_is_invalid_with_its_reason_and_the_rest_syncs(
+    store, sandbox_server, change, reason
+) -> None:
+    _edit(
+        sandbox_server,
+        "invoices",
+        {
+            "id": 100,
+            "tranid": "INV100",
+            "trandate": "2026-02-01",
+            "duedate": "2026-03-03",
+            "entity": 10,
+            "subsidiary": 2,
+            "status": "A",
+            "currency": "USD",
+            "foreigntotal": 1500,
+            "foreignamountunpaid": 1500,
+            **change,
+        },
+    )
+    report = sync(store, sandbox_server, connect(store, sandbox_server))
+    assert "100" not in invoices(store)
+    assert set(invoices(store)) == {"101", "102", "103", "104", "106"}
+    assert report["invalid"] == 1
+    outcome = orm_rows(store, select(SyncRecordOutcome).where(SyncRecordOutcome.netsuite_id == "100"))[0]
+    assert outcome.outcome == "invalid" and reason in outcome.reason
+
+
+def test_direction_overrides_make_a_name_invalid_and_nothing_is_truncated(store, sandbox_server) -> None:
+    _edit(sandbox_server, "customers", {**ACME, "companyname": "Acme\u202e cnI"})
+    _edit(
+        sandbox_server,
+        "customers",
+        {
+            "id": 20,
+            "entityid": "C20",
+            "companyname": "Globex LLC",
+            "email": "ap@globex.test",
+            "subsidiary": 2,
+            "isinactive": True,
+            "phone": "5" * 100,
+        },
+    )
+    sync(store, sandbox_server, connect(store, sandbox_server))
+    assert "10" not in customers(store)  # it would display as "Acme Inc"
+    reasons = {r.netsuite_id: r.reason for r in orm_rows(store, select(SyncRecordOutcome))}
+    assert "U+202E" in reasons["10"] and "64" in reasons["20"]
+    assert "20" not in customers(store)  # a 100-digit phone is invalid, not cut to 64
