@@ -207,7 +207,7 @@ def bulk_account(
     customers: int,
     invoices: int = 0,
     *,
-    timestamps: int = 1,
+    timestamps: int | None = None,
     with_email: bool = True,
     sub_customer_every: int | None = None,
     **overrides: Any,
@@ -222,7 +222,7 @@ def bulk_account(
             "companyname": f"Company {i}",
             "subsidiary": 2,
             "lastmodifieddate": f"2026-03-0{1 + i % timestamps}T12:00:00"
-            if timestamps > 1
+            if timestamps
             else "2026-06-01T10:00:00",
         }
         if with_email:
