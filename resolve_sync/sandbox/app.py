@@ -411,9 +411,10 @@ class Sandbox:
         )
 
     async def token(self, request: Request, number: int) -> Response:
-        form = dict(parse_qsl((await request.body()).decode("utf-8", "replace"), max_num_fields=50))
-        token_url = str(request.url).split("?", 1)[0]
+        body = (await request.body()).decode("utf-8", "replace")
         try:
+            form = dict(parse_qsl(body, max_num_fields=50))
+            token_url = str(request.url).split("?", 1)[0]
             return JSONResponse(self.oauth2.issue(form, token_url))
         except (ValueError, TypeError, KeyError, OverflowError):
             # parse_qsl's field cap, or an assertion PyJWT or the key cannot even read: a refused client.
