@@ -38,7 +38,7 @@ TBA = {
     "token_id": "bench-tk",
     "token_secret": "bench-ts",
 }
-ADMIN = "bench-admin"
+ADMIN = "bench-admin-token-not-secret"
 AS_OF = dt.date(2026, 11, 26)
 
 

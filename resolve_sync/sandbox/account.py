@@ -17,6 +17,8 @@ from typing import Any
 
 from resolve_sync.sandbox import sql_functions
 from resolve_sync.sandbox.fixture import (
+    FIRST_YEAR,
+    LAST_YEAR,
     REQUIRED_FIELDS,
     Fixture,
     FixtureError,
@@ -49,18 +51,39 @@ class SandboxClock:
 
     def __init__(self, zone: Any) -> None:
         self.zone = zone
-        self._offset = dt.timedelta()
+        self.offset = dt.timedelta()
 
     def now_local(self) -> dt.datetime:
-        return (dt.datetime.now(self.zone) + self._offset).replace(tzinfo=None, microsecond=0)
+        return (dt.datetime.now(self.zone) + self.offset).replace(tzinfo=None, microsecond=0)
 
     def set(self, local_now: dt.datetime) -> None:
-        if local_now.tzinfo is not None:
-            local_now = local_now.astimezone(self.zone).replace(tzinfo=None)
-        self._offset = local_now - dt.datetime.now(self.zone).replace(tzinfo=None)
+        """Move the clock to `local_now`; ValueError (and no change) outside FIRST_YEAR..LAST_YEAR."""
+        try:
+            if local_now.tzinfo is not None:
+                local_now = local_now.astimezone(self.zone).replace(tzinfo=None)
+        except OverflowError:
+            raise ValueError(f"clock: {local_now.isoformat()} is out of range") from None
+        self.offset = self._checked(local_now - dt.datetime.now(self.zone).replace(tzinfo=None))
 
     def advance(self, seconds: float) -> None:
-        self._offset += dt.timedelta(seconds=seconds)
+        """Move the clock by `seconds`; ValueError (and no change) if it would leave the allowed years."""
+        try:
+            step = dt.timedelta(seconds=seconds)
+        except OverflowError:
+            raise ValueError(f"clock: cannot advance by {seconds} seconds") from None
+        self.offset = self._checked(self.offset + step)
+
+    def _checked(self, offset: dt.timedelta) -> dt.timedelta:
+        # The clock is read on every request; an offset that overflows a datetime would fail them all.
+        try:
+            year = (dt.datetime.now(self.zone).replace(tzinfo=None) + offset).year
+        except OverflowError:
+            year = 0
+        if not FIRST_YEAR <= year <= LAST_YEAR - 1:
+            raise ValueError(
+                f"the sandbox clock must stay between the years {FIRST_YEAR} and {LAST_YEAR - 1}"
+            )
+        return offset
 
 
 class SandboxAccount:
@@ -219,7 +242,7 @@ class SandboxAccount:
     def _currency_id(self, code: Any) -> int | None:
         if code in (None, ""):
             return None
-        if isinstance(code, int) or str(code).isdigit():
+        if isinstance(code, int) or (str(code).isascii() and str(code).isdigit()):
             return int(code)
         symbol = str(code).upper()
         if symbol not in self._currency_ids:

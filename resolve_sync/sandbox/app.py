@@ -2,13 +2,16 @@
 
 Every NetSuite request passes the same gates real NetSuite applies, in this order: the account's
 concurrency limit (429), injected faults, authentication (401), then the endpoint itself.
+
+Whatever arrives, the answer is never a 500 (unless a 5xx fault was asked for): bodies are read within a
+size cap, JSON within a nesting cap, query parameters are checked, SuiteQL runs within a budget
+(query_budget.py), and errors on NetSuite's routes keep NetSuite's body shape.
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
-import json
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,6 +19,7 @@ from urllib.parse import parse_qsl, urlencode
 
 import anyio
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -24,17 +28,34 @@ from starlette.types import Receive, Scope, Send
 from resolve_sync.sandbox.account import SandboxAccount
 from resolve_sync.sandbox.auth import ClientCredentialsIssuer, LoginRejected, TokenBasedAuth
 from resolve_sync.sandbox.faults import FaultPlan, Latency
-from resolve_sync.sandbox.fixture import FixtureError
+from resolve_sync.sandbox.fixture import FixtureError, check_admin_token
 from resolve_sync.sandbox.metadata import customer_schema
-from resolve_sync.sandbox.suiteql import CompiledQuery, SuiteQLError, compile_suiteql, render_value
+from resolve_sync.sandbox.query_budget import QueryBudget, QueryBudgetExceeded
+from resolve_sync.sandbox.request_body import (
+    SUITEQL_MAX_BYTES,
+    TOKEN_MAX_BYTES,
+    BodyRejected,
+    parse_json,
+    read_body,
+)
+from resolve_sync.sandbox.suiteql import (
+    CompiledQuery,
+    SuiteQLError,
+    compile_suiteql,
+    render_value,
+    unsupported,
+)
 
 MAX_LIMIT = 1000
+MAX_OFFSET_DIGITS = 9  # offsets past RESULT_CAP are refused anyway; longer strings are not numbers to us
 RESULT_CAP = 100_000  # SuiteQL serves at most 100,000 results without SuiteAnalytics Connect
 ERROR_TYPES = {
     400: "https://www.rfc-editor.org/rfc/rfc9110.html#section-15.5.1",
     401: "https://www.rfc-editor.org/rfc/rfc9110.html#section-15.5.2",
     403: "https://www.rfc-editor.org/rfc/rfc9110.html#section-15.5.4",
     404: "https://www.rfc-editor.org/rfc/rfc9110.html#section-15.5.5",
+    405: "https://www.rfc-editor.org/rfc/rfc9110.html#section-15.5.6",
+    413: "https://www.rfc-editor.org/rfc/rfc9110.html#section-15.5.14",
     # NetSuite's 429 body carries the old rfc2616 type and the title "Bad Request" (seen live by clients).
     429: "https://www.w3.org/Protocols/rfc2616/rfc2616-sec10.html",
     500: "https://www.rfc-editor.org/rfc/rfc9110.html#section-15.6.1",
@@ -46,6 +67,8 @@ TITLES = {
     401: "Unauthorized",
     403: "Forbidden",
     404: "Not Found",
+    405: "Method Not Allowed",
+    413: "Content Too Large",
     429: "Bad Request",
     500: "Internal Server Error",
     502: "Bad Gateway",
@@ -64,7 +87,12 @@ def ns_error(
     item: dict[str, Any] = {"detail": detail, "o:errorCode": code}
     if query_param:
         item["o:errorQueryParam"] = query_param
-    body = {"type": ERROR_TYPES[status], "title": TITLES[status], "status": status, "o:errorDetails": [item]}
+    body = {
+        "type": ERROR_TYPES.get(status, ERROR_TYPES[400]),
+        "title": TITLES.get(status, "Bad Request"),
+        "status": status,
+        "o:errorDetails": [item],
+    }
     return JSONResponse(body, status_code=status, headers=headers)
 
 
@@ -78,6 +106,25 @@ def invalid_login(bearer: bool, account_id: str) -> JSONResponse:
         else None
     )
     return ns_error(401, "INVALID_LOGIN", "Invalid login attempt.", headers=headers)
+
+
+def body_rejected(rejected: BodyRejected) -> JSONResponse:
+    # [U] NetSuite's answer to an oversized body is not documented; INVALID_CONTENT is its code for a
+    # request body it cannot use (Oracle's "Request with an Invalid Body" example).
+    return ns_error(rejected.status, "INVALID_CONTENT", f"Invalid request body: {rejected.reason}.")
+
+
+def query_budget_exceeded() -> JSONResponse:
+    # [U] What REST SuiteQL answers when NetSuite stops a long search is not documented. SuiteScript's
+    # searches (the same engine behind N/query and SuiteQL) fail with SSS_SEARCH_TIMEOUT, so that is the
+    # code most likely to reach a REST caller; 400 because the query, not the service, is at fault.
+    return ns_error(
+        400,
+        "SSS_SEARCH_TIMEOUT",
+        "Search error occurred: the search took too long and was stopped (the sandbox's query budget). "
+        "Narrow the query: add join conditions, filter on indexed columns, page by key.",
+        query_param="q",
+    )
 
 
 @dataclass
@@ -140,8 +187,10 @@ class Sandbox:
 
     # -- the gates ---------------------------------------------------------------------------------------
 
-    async def gate(self, request: Request, handler: Any, *, authenticate: bool = True) -> Response:
-        path = request.url.path
+    async def gate(
+        self, request: Request, handler: Any, *, authenticate: bool = True, max_body: int = TOKEN_MAX_BYTES
+    ) -> Response:
+        path = request.scope["path"]  # not request.url: a hostile Host header must not break parsing
         if self.stats.in_flight >= self.concurrency_limit:
             return self._record(
                 path,
@@ -166,11 +215,16 @@ class Sandbox:
             else:
                 if fault == "stall":
                     await asyncio.sleep(self.faults.stall_seconds)
-                response = (
-                    await self._authenticated(request, handler, number)
-                    if authenticate
-                    else await handler(request, number)
-                )
+                try:
+                    await read_body(request, max_body)
+                except BodyRejected as rejected:
+                    response = body_rejected(rejected)
+                else:
+                    response = (
+                        await self._authenticated(request, handler, number)
+                        if authenticate
+                        else await handler(request, number)
+                    )
                 if fault == "reset":
                     response = ResetMidBody(
                         response.body, status_code=response.status_code, headers=dict(response.headers)
@@ -181,7 +235,7 @@ class Sandbox:
 
     async def _authenticated(self, request: Request, handler: Any, number: int) -> Response:
         authorization = request.headers.get("authorization", "")
-        body = await request.body()
+        body = await request.body()  # already read, within its cap, by gate()
         try:
             if authorization[:6].lower() == "oauth ":
                 self.tba.verify(request.method, str(request.url), authorization, body)
@@ -189,6 +243,10 @@ class Sandbox:
                 self.oauth2.verify(authorization)
             else:
                 raise LoginRejected("no Authorization header")
+        except (ValueError, TypeError, OverflowError):
+            # A header or URL oauthlib cannot even parse (a hostile Host, odd escapes) is a failed login.
+            self.stats.auth_failures["malformed request"] += 1
+            return invalid_login(authorization[:7].lower() == "bearer ", self.account.fixture.account_id)
         except LoginRejected as rejected:
             self.stats.auth_failures[rejected.reason] += 1
             return invalid_login(authorization[:7].lower() == "bearer ", self.account.fixture.account_id)
@@ -213,7 +271,7 @@ class Sandbox:
             request.query_params.get("limit", str(MAX_LIMIT)),
             request.query_params.get("offset", "0"),
         )
-        if not limit_raw.isdigit() or not 1 <= int(limit_raw) <= MAX_LIMIT:
+        if not _is_small_number(limit_raw) or not 1 <= int(limit_raw) <= MAX_LIMIT:
             return ns_error(
                 400,
                 "INVALID_PARAMETER",
@@ -221,7 +279,7 @@ class Sandbox:
                 query_param="limit",
             )
         limit = int(limit_raw)
-        if not offset_raw.isdigit() or int(offset_raw) % limit:
+        if not _is_small_number(offset_raw) or int(offset_raw) % limit:
             return ns_error(
                 400,
                 "INVALID_PARAMETER",
@@ -230,8 +288,8 @@ class Sandbox:
             )
         offset = int(offset_raw)
         try:
-            payload = json.loads(await request.body() or b"null")
-        except (json.JSONDecodeError, UnicodeDecodeError):
+            payload = parse_json(await request.body())
+        except BodyRejected:
             payload = None
         if not isinstance(payload, dict) or not isinstance(payload.get("q"), str):
             return ns_error(
@@ -250,6 +308,8 @@ class Sandbox:
             total, items = await anyio.to_thread.run_sync(self._run_query, payload["q"], limit, offset)
         except SuiteQLError as error:
             return ns_error(400, "INVALID_PARAMETER", error.detail, query_param="q")
+        except QueryBudgetExceeded:
+            return query_budget_exceeded()
         await self.delay(number, len(items))
         self.stats.rows_served += len(items)
         visible = min(total, RESULT_CAP)
@@ -264,22 +324,35 @@ class Sandbox:
             }
         )
 
-    def _run_query(self, query: str, limit: int, offset: int) -> tuple[int, list[dict[str, Any]]]:
+    def _compile(self, query: str) -> CompiledQuery:
         compiled = self._compiled.get(query)
         if compiled is None:
-            compiled = compile_suiteql(query, self.account.tables, set(self.account.fixture.denied_tables))
+            try:
+                compiled = compile_suiteql(
+                    query, self.account.tables, set(self.account.fixture.denied_tables)
+                )
+            except SuiteQLError:
+                raise
+            except Exception:  # noqa: BLE001 - a query the translator cannot handle is unsupported, not a 500
+                raise unsupported() from None
             if len(self._compiled) > 500:
                 self._compiled.clear()
             self._compiled[query] = compiled
-        try:
-            total = self.account.reader().execute(compiled.count_sql).fetchone()[0]
-            columns, cursor = self.account.execute(
-                f"SELECT * FROM ({compiled.sql}) LIMIT ? OFFSET ?", (limit, offset)
-            )
-            rows = cursor.fetchall()
-        except Exception:  # noqa: BLE001 - anything SQLite rejects is an unsupported search to the caller
-            from resolve_sync.sandbox.suiteql import unsupported
+        return compiled
 
+    def _run_query(self, query: str, limit: int, offset: int) -> tuple[int, list[dict[str, Any]]]:
+        compiled = self._compile(query)
+        connection = self.account.reader()
+        try:
+            with QueryBudget(connection):  # one budget for the count, the page and its fetch
+                total = connection.execute(compiled.count_sql).fetchone()[0]
+                columns, cursor = self.account.execute(
+                    f"SELECT * FROM ({compiled.sql}) LIMIT ? OFFSET ?", (limit, offset)
+                )
+                rows = cursor.fetchall()
+        except QueryBudgetExceeded:
+            raise
+        except Exception:  # noqa: BLE001 - anything SQLite rejects is an unsupported search to the caller
             raise unsupported() from None
         kinds = dict(compiled.kinds)
         for table in compiled.star_tables:
@@ -338,13 +411,23 @@ class Sandbox:
         )
 
     async def token(self, request: Request, number: int) -> Response:
-        form = dict(parse_qsl((await request.body()).decode("utf-8", "replace")))
-        token_url = str(request.url).split("?", 1)[0]
+        body = (await request.body()).decode("utf-8", "replace")
         try:
+            form = dict(parse_qsl(body, max_num_fields=50))
+            token_url = str(request.url).split("?", 1)[0]
             return JSONResponse(self.oauth2.issue(form, token_url))
+        except (ValueError, TypeError, KeyError, OverflowError):
+            # parse_qsl's field cap, or an assertion PyJWT or the key cannot even read: a refused client.
+            self.stats.auth_failures["malformed assertion"] += 1
+            return JSONResponse({"error": "invalid_client"}, status_code=401)
         except LoginRejected as rejected:
             self.stats.auth_failures[rejected.reason] += 1
             return JSONResponse({"error": "invalid_client"}, status_code=401)
+
+
+def _is_small_number(raw: str) -> bool:
+    """ASCII digits only ('²'.isdigit() is True but int('²') fails), few enough to be a page position."""
+    return raw.isascii() and raw.isdigit() and len(raw) <= MAX_OFFSET_DIGITS
 
 
 def _page_links(request: Request, limit: int, offset: int, visible: int) -> list[dict[str, str]]:
@@ -368,21 +451,38 @@ def _page_links(request: Request, limit: int, offset: int, visible: int) -> list
 
 
 def build_app(account: SandboxAccount) -> Starlette:
-    from resolve_sync.sandbox.admin import admin_routes
+    from resolve_sync.sandbox.admin import admin_error, admin_routes
 
+    check_admin_token(account.fixture.admin_token)  # a Fixture built in code passes the same rule
     sandbox = Sandbox(account)
 
-    def gated(handler: Any, *, authenticate: bool = True) -> Any:
+    def gated(handler: Any, *, authenticate: bool = True, max_body: int = TOKEN_MAX_BYTES) -> Any:
         async def endpoint(request: Request) -> Response:
-            return await sandbox.gate(request, handler, authenticate=authenticate)
+            return await sandbox.gate(request, handler, authenticate=authenticate, max_body=max_body)
 
         return endpoint
 
-    async def not_found(request: Request, exc: Exception) -> Response:
-        return ns_error(404, "NONEXISTENT_ID", f"The requested URL {request.url.path} was not found.")
+    async def http_error(request: Request, exc: Exception) -> Response:
+        status = getattr(exc, "status_code", 400)
+        path = request.scope["path"]
+        if path.startswith("/_sandbox/"):
+            return admin_error(status, "no such admin call" if status == 404 else f"HTTP {status}")
+        if status == 404:
+            return ns_error(404, "NONEXISTENT_ID", f"The requested URL {path[:200]} was not found.")
+        # [U] NetSuite's code for a wrong method is not documented; the shape is its own.
+        return ns_error(
+            status,
+            "INVALID_REQUEST",
+            f"{request.method[:20]} is not supported here.",
+            headers=getattr(exc, "headers", None),
+        )
 
     routes = [
-        Route("/services/rest/query/v1/suiteql", gated(sandbox.suiteql), methods=["POST"]),
+        Route(
+            "/services/rest/query/v1/suiteql",
+            gated(sandbox.suiteql, max_body=SUITEQL_MAX_BYTES),
+            methods=["POST"],
+        ),
         Route(
             "/services/rest/record/v1/metadata-catalog/{record}",
             gated(sandbox.metadata_catalog),
@@ -394,7 +494,7 @@ def build_app(account: SandboxAccount) -> Starlette:
         ),
         *admin_routes(sandbox),
     ]
-    app = Starlette(routes=routes, exception_handlers={404: not_found})
+    app = Starlette(routes=routes, exception_handlers={HTTPException: http_error})
     app.state.sandbox = sandbox
     return app
 

@@ -32,6 +32,11 @@ class LoginRejected(Exception):
         self.reason = reason
 
 
+def same_secret(a: str, b: str) -> bool:
+    """Constant-time equality that also works for non-ASCII text (compare_digest refuses such str)."""
+    return hmac.compare_digest(a.encode("utf-8", "surrogatepass"), b.encode("utf-8", "surrogatepass"))
+
+
 def canonical_host(account_id: str) -> str:
     return f"{account_id.lower().replace('_', '-')}.suitetalk.api.netsuite.com"
 
@@ -74,7 +79,7 @@ class TokenBasedAuth:
         expected = signature.sign_hmac_sha256(
             base_string, credential["consumer_secret"], credential["token_secret"]
         )
-        if not hmac.compare_digest(expected, header_params.get("oauth_signature", "")):
+        if not same_secret(expected, header_params.get("oauth_signature", "")):
             raise LoginRejected("signature mismatch")
         self._use_nonce(
             credential["token_id"], header_params.get("oauth_nonce", ""), header_params["oauth_timestamp"]
@@ -83,18 +88,17 @@ class TokenBasedAuth:
 
     def _credential(self, consumer_key: str | None, token_id: str | None) -> dict[str, Any]:
         for credential in self.credentials:
-            if hmac.compare_digest(
-                str(credential["consumer_key"]), consumer_key or ""
-            ) and hmac.compare_digest(str(credential["token_id"]), token_id or ""):
+            if same_secret(str(credential["consumer_key"]), consumer_key or "") and same_secret(
+                str(credential["token_id"]), token_id or ""
+            ):
                 return credential
         raise LoginRejected("unknown consumer key or token")
 
     @staticmethod
     def _check_timestamp(raw: str | None) -> None:
-        try:
-            stamp = int(raw or "")
-        except ValueError:
-            raise LoginRejected("missing timestamp") from None
+        if not (raw and raw.isascii() and raw.isdigit() and len(raw) <= 12):
+            raise LoginRejected("missing timestamp")
+        stamp = int(raw)
         if abs(time.time() - stamp) > TIMESTAMP_TOLERANCE_SECONDS:
             raise LoginRejected("timestamp outside the allowed window")
 

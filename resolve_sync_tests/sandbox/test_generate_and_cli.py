@@ -11,6 +11,7 @@ import httpx
 
 from resolve_sync.sandbox.account import SandboxAccount
 from resolve_sync.sandbox.fixture import load_fixture
+from resolve_sync_tests.sandbox_helpers import ADMIN_TOKEN
 
 CLI = str(Path(sys.executable).parent / "resolve-sync")
 
@@ -108,7 +109,7 @@ def test_serve_prints_the_base_url_first(tmp_path: Path) -> None:
 
 def test_a_broken_fixture_is_refused_with_the_record_named(tmp_path: Path) -> None:
     path = tmp_path / "broken.json"
-    path.write_text(json.dumps({"account_id": "1", "customers": [{"id": 1}]}))
+    path.write_text(json.dumps({"account_id": "1", "admin_token": ADMIN_TOKEN, "customers": [{"id": 1}]}))
     result = subprocess.run([CLI, "sandbox", "serve", str(path)], capture_output=True, text=True)
     assert result.returncode != 0
     assert "customers[0] is missing 'entityid'" in result.stderr
