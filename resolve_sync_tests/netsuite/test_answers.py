@@ -193,6 +193,9 @@ def _scan_server(pages: list[Answer], probe: dict[str, str]) -> GarbageServer:
         ({"id": "-4", "companyname": "x"}, None, '`id` is the text "-4", expected a NetSuite internal id'),
         ({"id": 4, "companyname": "x"}, None, "`id` is the number 4, expected a NetSuite internal id"),
         ({"id": "0", "companyname": "x"}, None, '`id` is the text "0"'),
+        ({"id": "4\n5", "companyname": "x"}, None, '`id` is the text "4 5"'),  # hides a separator
+        ({"id": "\u0663", "companyname": "x"}, None, "expected a NetSuite internal id"),  # a non-ASCII digit
+        ({"id": "1" * 19, "companyname": "x"}, None, "at most 18 digits"),
         ({"id": "4", "companyname": 12}, "4", "`companyname` is the number 12, expected text"),
         ({"id": "4", "companyname": ["a"]}, "4", "`companyname` is a list of 1 item, expected text"),
         ({"id": "4", "companyname": True}, "4", "`companyname` is true, expected text"),
