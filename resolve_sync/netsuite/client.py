@@ -2,15 +2,21 @@
 
 Read-only by construction (SPEC R3): a request hook refuses anything but GETs of the catalog and
 governance limits and POSTs of SuiteQL queries, so no code path can write to a merchant's account.
+
+Every answer is parsed and checked in `responses.py` inside the retry loop: an answer of the wrong shape
+is a `NetSuiteProtocolError` (retried only when it looks cut off by the network), and a row of the wrong
+shape is reported on the page's `rejected` list instead of failing the run.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
+from pydantic import BaseModel
 from tenacity import (
     Retrying,
     retry_if_exception,
@@ -28,11 +34,25 @@ from resolve_sync.netsuite.errors import (
     error_from_response,
     error_from_transport,
 )
+from resolve_sync.netsuite.responses import (
+    KEYED,
+    CheckedRows,
+    JsonObject,
+    Page,
+    RecordCatalog,
+    RowShape,
+    parse_json,
+    protocol_error,
+    suiteql_page,
+    validated,
+)
 
 SUITEQL_PATH = "/services/rest/query/v1/suiteql"
 METADATA_PATH = "/services/rest/record/v1/metadata-catalog/"
 GOVERNANCE_PATH = "/services/rest/system/v1/governanceLimits"
 MAX_PAGE = 1000
+RESULT_CAP = 100_000  # SuiteQL's offset paging stops here; past it, keyset scans (scan.py)
+T = TypeVar("T")
 
 
 class ReadOnlyViolation(RuntimeError):
@@ -68,6 +88,7 @@ class ClientStats:
     retries: int = 0
     rate_limited: int = 0
     rows: int = 0
+    rejected_rows: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def add(self, **counts: int) -> None:
@@ -81,15 +102,8 @@ class ClientStats:
             "retries": self.retries,
             "rate_limited": self.rate_limited,
             "rows": self.rows,
+            "rejected_rows": self.rejected_rows,
         }
-
-
-@dataclass(frozen=True)
-class Page:
-    items: list[dict[str, str]]
-    has_more: bool
-    total_results: int
-    offset: int
 
 
 class NetSuiteClient:
@@ -160,7 +174,9 @@ class NetSuiteClient:
         self.budget.adaptive.on_success()
         return response
 
-    def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    def _send(self, method: str, path: str, read: Callable[[httpx.Response], T], **kwargs: Any) -> T:
+        """Send with retries; `read` parses and checks the answer inside the loop, so an answer cut off
+        on the way (a retryable `NetSuiteProtocolError`) is asked for again like a 503."""
         policy = self.retry
 
         def count_retry(_: Any) -> None:
@@ -173,48 +189,76 @@ class NetSuiteClient:
             before_sleep=count_retry,
             reraise=True,
         )
-        return retrying(self._send_once, method, path, **kwargs)
+        return retrying(lambda: read(self._send_once(method, path, **kwargs)))
 
-    def suiteql(self, query: str, *, limit: int = MAX_PAGE, offset: int = 0) -> Page:
-        """One page of a SuiteQL query; keys lower-cased (NetSuite's casing may vary)."""
-        response = self._send(
+    def _json_object(self, response: httpx.Response, model: type[BaseModel], what: str) -> dict[str, Any]:
+        """The body, checked against `model`, as NetSuite sent it (the check builds nothing we keep)."""
+        body = parse_json(response, self.account_id, what)
+        validated(model, body, response, self.account_id, what)
+        return body
+
+    def suiteql(self, query: str, *, limit: int = MAX_PAGE, offset: int = 0, shape: RowShape = KEYED) -> Page:
+        """One page of a SuiteQL query; keys lower-cased (NetSuite's casing may vary).
+
+        Rows must have `shape` (by default a valid `id`; pass `responses.UNKEYED` for a query that selects
+        none, such as an aggregate); rows that do not are on `page.rejected`, not in `page.items`."""
+        page = self._send(
             "POST",
             SUITEQL_PATH,
+            lambda response: suiteql_page(response, self.account_id, shape=shape, offset=offset),
             params={"limit": limit, "offset": offset},
             json={"q": query},
             headers={"Prefer": "transient"},
         )
-        body = response.json()
-        items = [{k.lower(): v for k, v in item.items() if k != "links"} for item in body.get("items", [])]
-        self.stats.add(rows=len(items))
-        return Page(
-            items=items,
-            has_more=bool(body.get("hasMore")),
-            total_results=int(body.get("totalResults", 0)),
-            offset=int(body.get("offset", offset)),
-        )
+        self.stats.add(rows=len(page.items), rejected_rows=len(page.rejected))
+        return page
 
-    def suiteql_all(self, query: str, *, page_size: int = MAX_PAGE) -> list[dict[str, str]]:
-        """Every row of a small query (offset paging; use `scan` for anything that may pass 100,000 rows)."""
-        rows: list[dict[str, str]] = []
+    def suiteql_all(self, query: str, *, page_size: int = MAX_PAGE, shape: RowShape = KEYED) -> CheckedRows:
+        """Every row of a small query (offset paging; use `scan` for anything that may pass 100,000 rows).
+
+        A list of row dicts as before; its `rejected` attribute lists the rows of the wrong shape."""
+        rows = CheckedRows()
         offset = 0
         while True:
-            page = self.suiteql(query, limit=page_size, offset=offset)
+            page = self.suiteql(query, limit=page_size, offset=offset, shape=shape)
             rows += page.items
+            rows.rejected += page.rejected
             if not page.has_more:
                 return rows
             offset += page_size
+            # Without these a server that always says `hasMore` would keep us asking forever.
+            if not (page.items or page.rejected):
+                raise protocol_error(
+                    self.account_id,
+                    "the SuiteQL query",
+                    f"NetSuite sent an empty page at offset {offset - page_size} but said more rows follow "
+                    "(`hasMore` true); expected rows or `hasMore` false.",
+                )
+            if offset >= RESULT_CAP:
+                raise protocol_error(
+                    self.account_id,
+                    "the SuiteQL query",
+                    f"NetSuite said more rows follow after {offset:,} rows; offset paging ends at "
+                    f"{RESULT_CAP:,} rows, so this query needs a keyset scan (netsuite/scan.py).",
+                )
 
     def customer_schema(self) -> dict[str, Any]:
-        response = self._send(
-            "GET", METADATA_PATH + "customer", headers={"Accept": "application/schema+json"}
+        """The customer record's JSON schema from the metadata catalog (its `properties` checked)."""
+        return self._send(
+            "GET",
+            METADATA_PATH + "customer",
+            lambda r: self._json_object(r, RecordCatalog, "the metadata catalog request"),
+            headers={"Accept": "application/schema+json"},
         )
-        return response.json()
 
     def governance_limits(self) -> dict[str, Any] | None:
         """The account's concurrency limits, or None when the role may not read them (non-admin roles)."""
         try:
-            return self._send("GET", GOVERNANCE_PATH).json()
+            return self._send(
+                "GET",
+                GOVERNANCE_PATH,
+                lambda r: self._json_object(r, JsonObject, "the governance limits request"),
+            )
         except (NetSuitePermissionError, NetSuiteQueryError):
             return None
 

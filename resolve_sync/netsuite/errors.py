@@ -56,6 +56,33 @@ class NetSuiteUnavailable(NetSuiteError):
     retryable = True
 
 
+class NetSuiteProtocolError(NetSuiteError):
+    """NetSuite, or something between us and it, answered in a shape that is not the REST API's: an HTML
+    page with status 200, a body cut off mid-JSON, `items` that is not a list, `hasMore` that is not a
+    boolean. Nothing in such an answer can be trusted, so it fails the request; single rows of a record's
+    wrong shape are not this error, they are reported as `responses.RejectedRow`.
+
+    `retryable` is decided per answer (see `responses.py`): a body cut off mid-JSON is most likely the
+    network and worth another try; an HTML login page or a well-formed answer of the wrong shape comes
+    back the same every time, so retrying would only delay the message.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        retryable: bool,
+        json_path: str | None = None,
+        content_type: str | None = None,
+        status: int | None = None,
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(message, status=status, code="UNEXPECTED_ANSWER", detail=message, hint=hint)
+        self.retryable = retryable
+        self.json_path = json_path
+        self.content_type = content_type
+
+
 def _first_detail(response: httpx.Response) -> tuple[str | None, str | None]:
     try:
         body: Any = response.json()

@@ -16,6 +16,7 @@ from resolve_sync.netsuite.queries import (
     custom_field_lookup,
     field_probe,
 )
+from resolve_sync.netsuite.responses import UNKEYED
 
 CHECKBOX_TYPES = {"check box", "checkbox"}
 
@@ -33,7 +34,7 @@ def check_filter_field(client: NetSuiteClient, field_id: str) -> FieldCheck:
     except InvalidQueryParameter as error:
         return FieldCheck(field_id, False, str(error))
     try:
-        rows = client.suiteql_all(custom_field_lookup(field_id))
+        rows = client.suiteql_all(custom_field_lookup(field_id), shape=UNKEYED)
     except (NetSuiteQueryError, NetSuitePermissionError):
         rows = None  # customfield not readable by this role: fall back to the catalog
     if rows is not None:

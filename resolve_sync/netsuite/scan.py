@@ -7,6 +7,22 @@
   equal timestamps across page boundaries cannot drop rows because the id breaks the tie.
 
 Both yield pages as they arrive through a bounded queue, so memory stays flat whatever the row count.
+
+Rejected rows: each page is a `CheckedRows`, a plain list of row dicts (so `for row in page` and
+`len(page)` work as before) with a `rejected` attribute, the page's rows of the wrong shape
+(`responses.RejectedRow`: `netsuite_id` when the row has a valid one, `reason`, `json_path`). The good
+rows of a page with a bad one are yielded as usual; a page may be empty with only rejections. Keyset
+paging continues after the last row whose key was usable, good or rejected, so a bad row neither stops a
+scan early nor makes it loop; a rejected row that a page boundary makes NetSuite send twice is reported
+once. The sync records each rejection as a per-record outcome:
+
+    for page in full_scan(client, query):
+        stage(page)
+        for rejection in page.rejected:
+            record_outcome(rejection.netsuite_id, rejection.reason)
+
+An answer of the wrong shape as a whole (HTML, truncated JSON, `items` not a list…) or a scan that cannot
+move forward raises `NetSuiteProtocolError`.
 """
 
 from __future__ import annotations
@@ -20,6 +36,16 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from resolve_sync.netsuite.client import MAX_PAGE, NetSuiteClient
+from resolve_sync.netsuite.errors import NetSuiteProtocolError
+from resolve_sync.netsuite.responses import (
+    UNKEYED,
+    CheckedRows,
+    Page,
+    RejectedRow,
+    RowShape,
+    describe,
+    protocol_error,
+)
 from resolve_sync.netsuite.timestamps import SUITEQL_FORMAT, to_timestamp_literal
 
 Rows = list[dict[str, str]]
@@ -66,11 +92,12 @@ def split_ranges(low: int, high: int, count: int, parts: int) -> list[tuple[int,
     return [(start - 1, min(start + width - 1, high)) for start in range(low, high + 1, width)]
 
 
-def full_scan(client: NetSuiteClient, query: ScanQuery, *, ranges_per_worker: int = 3) -> Iterator[Rows]:
-    probe = client.suiteql(query.probe_sql(), limit=1).items
-    if not probe or int(probe[0].get("n", 0)) == 0:
+def full_scan(
+    client: NetSuiteClient, query: ScanQuery, *, ranges_per_worker: int = 3
+) -> Iterator[CheckedRows]:
+    low, high, count = _probe(client, query)
+    if count == 0:
         return
-    low, high, count = int(probe[0]["lo"]), int(probe[0]["hi"]), int(probe[0]["n"])
     workers = client.budget.limit
     pages = math.ceil(count / MAX_PAGE)
     # Enough ranges to keep every worker busy to the end; with few pages, one range per worker.
@@ -78,19 +105,90 @@ def full_scan(client: NetSuiteClient, query: ScanQuery, *, ranges_per_worker: in
     yield from _parallel(client, query, split_ranges(low, high, count, min(parts, pages)), workers)
 
 
+def _probe(client: NetSuiteClient, query: ScanQuery) -> tuple[int, int, int]:
+    """(lowest key, highest key, row count) of the query; (0, 0, 0) when it has no rows."""
+    page = client.suiteql(query.probe_sql(), limit=1, shape=UNKEYED)
+    if page.rejected:  # the probe's one row is not a record: without it the scan cannot be planned
+        raise protocol_error(client.account_id, "the key range probe", page.rejected[0].reason + ".")
+    row = page.items[0] if page.items else {}
+    values = {name: row.get(name) for name in ("lo", "hi", "n")}
+    if values["n"] in (None, "0"):
+        return 0, 0, 0
+    for name, value in values.items():
+        if not (isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 18):
+            raise protocol_error(
+                client.account_id,
+                "the key range probe",
+                f"expected `{name}` to be a whole number as text, got {describe(value)}.",
+            )
+    low, high, count = (int(values[name]) for name in ("lo", "hi", "n"))  # type: ignore[arg-type]
+    if low > high:
+        raise protocol_error(
+            client.account_id, "the key range probe", f"the lowest key {low} is above the highest {high}."
+        )
+    return low, high, count
+
+
+class _Rejections:
+    """Reports each rejected row of one scan once, though a page boundary may make NetSuite send it twice."""
+
+    def __init__(self) -> None:
+        self._seen: set[tuple[str | None, str, str]] = set()
+
+    def new(self, rejected: tuple[RejectedRow, ...]) -> list[RejectedRow]:
+        fresh = []
+        for row in rejected:
+            mark = (row.netsuite_id, row.reason, row.digest)
+            if mark not in self._seen:
+                self._seen.add(mark)
+                fresh.append(row)
+        return fresh
+
+
+def _resume_after(client: NetSuiteClient, page: Page, column: str, after: object) -> dict[str, str]:
+    """The key row to continue after; a page that says more follow but gives no usable, later key
+    would make keyset paging stop early or loop, so it is a protocol error instead."""
+    resume = page.resume_row
+    if resume is None:
+        raise protocol_error(
+            client.account_id,
+            "a keyset scan",
+            f"NetSuite said more rows follow but no row of the page had a usable `{column}` to continue "
+            f"after ({len(page.items)} good, {len(page.rejected)} rejected rows); expected at least one.",
+        )
+    return resume
+
+
 def _range_pages(
     client: NetSuiteClient, query: ScanQuery, low: int, high: int, stop: threading.Event
-) -> Iterator[Rows]:
+) -> Iterator[CheckedRows]:
     last = low
+    rejections = _Rejections()
+    shape = RowShape(key=query.key_alias)
     while not stop.is_set():
         page = client.suiteql(
-            query.sql(f"{query.key} > {last}", f"{query.key} <= {high}", order=query.key), limit=MAX_PAGE
+            query.sql(f"{query.key} > {last}", f"{query.key} <= {high}", order=query.key),
+            limit=MAX_PAGE,
+            shape=shape,
         )
-        if page.items:
-            yield page.items
-            last = int(page.items[-1][query.key_alias])
-        if not page.has_more or not page.items:
+        rejected = rejections.new(page.rejected)
+        if page.items or rejected:
+            yield CheckedRows(page.items, rejected)
+        if not page.has_more:
             return
+        key = int(_resume_after(client, page, query.key_alias, last)[query.key_alias])
+        if key <= last:
+            raise _no_progress(client, query.key_alias, last, key)
+        last = key
+
+
+def _no_progress(client: NetSuiteClient, column: str, last: object, key: object) -> NetSuiteProtocolError:
+    return protocol_error(
+        client.account_id,
+        "a keyset scan",
+        f"the page asked for rows after `{column}` {last} ended at {key}; expected keys in increasing "
+        "order past the last page.",
+    )
 
 
 _DONE = object()
@@ -98,7 +196,7 @@ _DONE = object()
 
 def _parallel(
     client: NetSuiteClient, query: ScanQuery, ranges: list[tuple[int, int]], workers: int
-) -> Iterator[Rows]:
+) -> Iterator[CheckedRows]:
     pages: queue.Queue[object] = queue.Queue(maxsize=workers * 2)
     stop = threading.Event()
     remaining = [len(ranges)]
@@ -147,13 +245,15 @@ def _put(pages: queue.Queue[object], item: object, stop: threading.Event) -> Non
                 return
 
 
-def incremental_scan(client: NetSuiteClient, query: ScanQuery, since_local: str) -> Iterator[Rows]:
+def incremental_scan(client: NetSuiteClient, query: ScanQuery, since_local: str) -> Iterator[CheckedRows]:
     """Rows modified at or after `since_local` (account-local 'YYYY-MM-DD HH:MM:SS'), keyset on
     (lastmodifieddate, key). Each row carries `modified_cursor` (TO_CHAR of the column) for the next cursor."""
     if query.modified is None:
         raise ValueError("incremental scans need the query's lastmodifieddate column")
     modified = query.modified
     last_modified, last_key = since_local, None
+    rejections = _Rejections()
+    shape = RowShape(key=query.key_alias, timestamps=(MODIFIED_ALIAS,))
     while True:
         at = to_timestamp_literal(last_modified)
         if last_key is None:
@@ -162,10 +262,19 @@ def incremental_scan(client: NetSuiteClient, query: ScanQuery, since_local: str)
             predicate = f"{modified} > {at} OR ({modified} = {at} AND {query.key} > {last_key})"
         select = f"{query.select}, TO_CHAR({modified}, '{SUITEQL_FORMAT}') AS {MODIFIED_ALIAS}"
         page = client.suiteql(
-            query.sql(predicate, order=f"{modified}, {query.key}", select=select), limit=MAX_PAGE
+            query.sql(predicate, order=f"{modified}, {query.key}", select=select),
+            limit=MAX_PAGE,
+            shape=shape,
         )
-        if page.items:
-            yield page.items
-            last_modified, last_key = page.items[-1][MODIFIED_ALIAS], int(page.items[-1][query.key_alias])
-        if not page.has_more or not page.items:
+        rejected = rejections.new(page.rejected)
+        if page.items or rejected:
+            yield CheckedRows(page.items, rejected)
+        if not page.has_more:
             return
+        resume = _resume_after(client, page, query.key_alias, last_key)
+        position = (resume[MODIFIED_ALIAS], int(resume[query.key_alias]))
+        if last_key is not None and position <= (last_modified, last_key):
+            raise _no_progress(
+                client, f"({MODIFIED_ALIAS}, {query.key_alias})", (last_modified, last_key), position
+            )
+        last_modified, last_key = position
