@@ -181,7 +181,7 @@ def dagster_dev_command(port: int) -> list[str]:
 @click.option("--port", default=3000, show_default=True)
 def dev(port: int) -> None:
     """Serve the demo sandbox (if `make demo` created one) and the Dagster UI on the local instance."""
-    home = prepare_local_dagster_home()
+    home = prepare_local_dagster_home().resolve()  # absolute: Dagster runs from it
     # Dagster warns when the current folder holds a dagster.yaml other than DAGSTER_HOME's (the repo
     # root does), so Dagster runs from its home. The state folder is pinned first: it defaults to the
     # current folder, and the code server must find the same store as the caller.
