@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 PYTHON ?= python3
 
-.PHONY: install test lint format demo dev bench bench-quick
+.PHONY: install test lint format demo dev bench bench-quick image
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -37,3 +37,9 @@ bench: $(STAMP)
 
 bench-quick: $(STAMP)
 	$(VENV)/bin/resolve-sync bench --quick
+
+# The code location image for Kubernetes (deploy/README.md). Needs docker; the tests check its Python
+# environment without it (resolve_sync_tests/deploy/test_image.py).
+IMAGE ?= resolve-sync:$(shell git rev-parse --short HEAD)
+image:
+	docker build -f deploy/Dockerfile -t $(IMAGE) .

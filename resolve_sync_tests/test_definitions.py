@@ -1,4 +1,4 @@
-"""The code location loads, and the local instance enforces the same run concurrency as production."""
+"""The code location loads, from a bare Dagster command in the repo root too, on the local instance."""
 
 from __future__ import annotations
 
@@ -8,24 +8,26 @@ import sys
 from pathlib import Path
 
 import dagster as dg
-import yaml
 
 from resolve_sync import settings
-from resolve_sync.defs.instance import prepare_local_dagster_home, production_instance_config
+from resolve_sync.defs.instance import prepare_local_dagster_home, run_concurrency_config
 
 ROOT = settings.PROJECT_ROOT
 
 
-def test_definitions_validate_through_the_dagster_cli(tmp_path) -> None:
-    # As `make dev` runs it: DAGSTER_HOME is the local instance (the root dagster.yaml is production's).
-    env = {**os.environ, "DAGSTER_HOME": str(prepare_local_dagster_home(tmp_path / "home"))}
+def _without_dagster_variables() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith("DAGSTER_")}
+
+
+def test_bare_definitions_validate_in_the_repo_root_needs_no_variables() -> None:
+    # The first thing a Dagster user types: no DAGSTER_HOME, no DAGSTER_PG_*, no -w (workspace.yaml is found).
     result = subprocess.run(
-        [str(Path(sys.executable).parent / "dagster"), "definitions", "validate", "-w", "workspace.yaml"],
+        [str(Path(sys.executable).parent / "dagster"), "definitions", "validate"],
         cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=300,
-        env=env,
+        env=_without_dagster_variables(),
     )
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -36,19 +38,12 @@ def test_definitions_are_loadable() -> None:
     dg.Definitions.validate_loadable(defs)
 
 
-def test_local_instance_uses_the_production_concurrency_settings(tmp_path) -> None:
+def test_local_dagster_home_is_the_root_instance(tmp_path) -> None:
     home = prepare_local_dagster_home(tmp_path / "home")
-    local = yaml.safe_load((home / "dagster.yaml").read_text())
-    production = production_instance_config()
-    assert local["concurrency"] == production["concurrency"]
-    assert "storage" not in local  # SQLite under DAGSTER_HOME locally
-    limits = production["concurrency"]["runs"]["tag_concurrency_limits"]
-    assert {"key": "dagster/partition", "value": {"applyLimitPerUniqueValue": True}, "limit": 1} in limits
     with dg.DagsterInstance.from_config(str(home)) as instance:
-        assert instance.get_concurrency_config().run_queue_config.tag_concurrency_limits == limits
-
-
-def test_production_instance_uses_the_store_driver() -> None:
-    assert (
-        production_instance_config()["storage"]["postgres"]["postgres_db"]["scheme"] == "postgresql+psycopg2"
-    )
+        queue = instance.get_concurrency_config().run_queue_config
+        assert queue.max_concurrent_runs == run_concurrency_config()["max_concurrent_runs"]
+        assert queue.tag_concurrency_limits == run_concurrency_config()["tag_concurrency_limits"]
+        assert type(instance.run_storage).__name__ == "SqliteRunStorage"  # under DAGSTER_HOME
+    limits = run_concurrency_config()["tag_concurrency_limits"]
+    assert {"key": "dagster/partition", "value": {"applyLimitPerUniqueValue": True}, "limit": 1} in limits

@@ -169,11 +169,29 @@ def _print_summary(key: str, result, checks) -> None:  # type: ignore[no-untyped
     )
 
 
+def dagster_dev_command(port: int) -> list[str]:
+    """`dg dev` on the project's workspace.yaml: the current entry point (`dagster dev` is superseded)."""
+    dg = Path(sys.executable).parent / "dg"
+    if not dg.exists():
+        raise click.ClickException(
+            "`dg` is not installed in this environment: run `make install` (it installs dagster-dg-cli)."
+        )
+    return [str(dg), "dev", "-w", str(settings.PROJECT_ROOT / "workspace.yaml"), "-p", str(port)]
+
+
 @click.command()
 @click.option("--port", default=3000, show_default=True)
 def dev(port: int) -> None:
     """Serve the demo sandbox (if `make demo` created one) and the Dagster UI on the local instance."""
-    env = {**os.environ, "DAGSTER_HOME": str(prepare_local_dagster_home())}
+    home = prepare_local_dagster_home().resolve()  # absolute: Dagster runs from it
+    # Dagster warns when the current folder holds a dagster.yaml other than DAGSTER_HOME's (the repo
+    # root does), so Dagster runs from its home. The state folder is pinned first: it defaults to the
+    # current folder, and the code server must find the same store as the caller.
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(home),
+        settings.STATE_DIR_ENV: str(settings.state_dir().resolve()),
+    }
     sandbox = None
     path = demo_fixture_path()
     if path.exists():
@@ -191,13 +209,8 @@ def dev(port: int) -> None:
             env=env,
         )
         click.echo(f"sandbox NetSuite account at http://127.0.0.1:{DEMO_PORT}")
-    dagster = Path(sys.executable).parent / "dagster"
     try:
-        subprocess.run(
-            [str(dagster), "dev", "-w", str(settings.PROJECT_ROOT / "workspace.yaml"), "-p", str(port)],
-            env=env,
-            check=False,
-        )
+        subprocess.run(dagster_dev_command(port), env=env, cwd=home, check=False)
     finally:
         if sandbox is not None:
             sandbox.terminate()

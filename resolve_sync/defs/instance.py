@@ -1,7 +1,10 @@
-"""The local Dagster instance (SQLite under the state folder) used by `make dev`, `make demo` and tests.
+"""The Dagster instances: the local one (root `dagster.yaml`) and the production one (`deploy/dagster.yaml`).
 
-Its run-concurrency settings are copied from the root `dagster.yaml`, the production instance config, so
-both enforce the same limits (SPEC R13) from one source.
+The root `dagster.yaml` is the local instance and the one source of run-concurrency settings (SPEC R13):
+a bare `dagster dev` in the repo root reads it, and `make dev` / `make demo` copy it into their own
+DAGSTER_HOME so their runs, schedules and sensor cursors persist between sessions. The production instance
+(dagster-postgres storage, Kubernetes run launcher) repeats the same limits in the form Dagster's Helm
+chart renders; the deploy tests compare both with `run_concurrency_config()`.
 """
 
 from __future__ import annotations
@@ -13,25 +16,33 @@ import yaml
 
 from resolve_sync import settings
 
-PRODUCTION_INSTANCE_YAML = settings.PROJECT_ROOT / "dagster.yaml"
+LOCAL_INSTANCE_YAML = settings.PROJECT_ROOT / "dagster.yaml"
+PRODUCTION_INSTANCE_YAML = settings.PROJECT_ROOT / "deploy" / "dagster.yaml"
+
+
+def local_instance_config() -> dict[str, Any]:
+    return yaml.safe_load(LOCAL_INSTANCE_YAML.read_text())
 
 
 def production_instance_config() -> dict[str, Any]:
     return yaml.safe_load(PRODUCTION_INSTANCE_YAML.read_text())
 
 
-def local_instance_config() -> dict[str, Any]:
-    """The production config without its PostgreSQL storage: Dagster then uses SQLite in DAGSTER_HOME."""
-    config = production_instance_config()
-    return {key: value for key, value in config.items() if key != "storage"}
+def run_concurrency_config() -> dict[str, Any]:
+    """`concurrency.runs` of the local instance: max concurrent runs and the per-partition tag limit."""
+    return local_instance_config()["concurrency"]["runs"]
+
+
+def local_dagster_home() -> Path:
+    return settings.state_dir() / "dagster_home"
 
 
 def prepare_local_dagster_home(path: Path | None = None) -> Path:
-    """Create (or refresh) the local DAGSTER_HOME with the shared concurrency settings and return it."""
-    home = path or settings.state_dir() / "dagster_home"
+    """Create (or refresh) the local DAGSTER_HOME with a copy of the root `dagster.yaml` and return it."""
+    home = path or local_dagster_home()
     home.mkdir(parents=True, exist_ok=True)
     (home / "dagster.yaml").write_text(
-        "# Generated from the root dagster.yaml by resolve_sync.defs.instance; do not edit.\n"
-        + yaml.safe_dump(local_instance_config(), sort_keys=False)
+        "# Copied from the root dagster.yaml by resolve_sync.defs.instance on every `make dev` and\n"
+        "# `make demo`; edit that file, not this one.\n" + LOCAL_INSTANCE_YAML.read_text()
     )
     return home
