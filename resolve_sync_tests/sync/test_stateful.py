@@ -800,3 +800,55 @@ def test_model_sanity() -> None:
     assert m.resolve.customers["10"]["business_name"] == "Acme Incorporated"  # R7: NetSuite changed it
     m.netsuite.customers[40] = model.NSCustomer("GLOBEX, Inc.", "x@y.test")
     assert model.run(m).pairs == {("netsuite:20", "netsuite:40")}  # R12
+
+
+# -- the machine's minimal failing sequences on today's code, replayed (KNOWN DEFECTS a and b) ------------------
+# strict xfail: when the fix lands they pass, and strict makes that visible, so drop the marker then.
+
+
+def _fresh_machine(store: Engine) -> SyncMachine:
+    machine = _machine_for(store)()
+    machine.check_invariants = lambda *a, **k: None  # type: ignore[method-assign]
+    return machine
+
+
+@pytest.mark.xfail(strict=True, reason="KNOWN DEFECT a: a change staged by a blocked run is never applied")
+def test_replay_change_read_by_a_blocked_run_is_applied_next_run(store: Engine) -> None:
+    state = _fresh_machine(store)
+    try:
+        acme, _west, _globex = state.seed_account().values
+        state.sync(full_refresh=False)
+        state.ns_change_email(customer=acme, email="<unique>")
+        state.ns_create_customer(  # a near-duplicate of Acme Inc blocks the next run (R12)
+            name="ACME", email="<unique>", inactive=False, subsidiary=2, sync_box=True, vip_box=False
+        )
+        state.sync(full_refresh=False)  # blocked: it staged Acme's new email, wrote nothing
+        state.operator_resolves_duplicates(prefer_link=False)
+        state.sync(full_refresh=False)  # R15: must write Acme's new email; today it is lost
+    finally:
+        state.teardown()
+
+
+@pytest.mark.parametrize("kind", sorted(KNOWN_DEFECT_B & set(HOSTILE_INVOICES)))
+@pytest.mark.xfail(
+    strict=True, reason="KNOWN DEFECT b: a poison invoice fails the run, is cut, or is accepted"
+)
+def test_replay_poison_invoice_is_invalid_and_the_rest_syncs(store: Engine, kind: str) -> None:
+    state = _fresh_machine(store)
+    try:
+        _acme, _west, globex = state.seed_account().values
+        state.ns_create_hostile_invoice(customer=globex, kind=kind)
+        state.sync(full_refresh=False)
+    finally:
+        state.teardown()
+
+
+@pytest.mark.xfail(strict=True, reason="KNOWN DEFECT b: bidi overrides are kept in customer names")
+def test_replay_bidi_override_name_is_invalid(store: Engine) -> None:
+    state = _fresh_machine(store)
+    try:
+        state.seed_account()
+        state.ns_create_hostile_customer(kind="bidi override in name")
+        state.sync(full_refresh=True)
+    finally:
+        state.teardown()
