@@ -852,3 +852,41 @@ def test_replay_bidi_override_name_is_invalid(store: Engine) -> None:
         state.sync(full_refresh=True)
     finally:
         state.teardown()
+
+
+# -- defects the machine found beyond the known ones (replays of its shrunk sequences, hand-minimised) ----------
+
+
+@pytest.mark.xfail(
+    strict=True, reason="FOUND: incremental runs do not re-own invoices of a re-parented subtree"
+)
+def test_replay_reparenting_an_ancestor_moves_grandchild_invoices(store: Engine) -> None:
+    """R5 at any depth: Acme (with sub-customer Acme West) is put under Globex; Acme West's invoice now belongs to
+    Globex. Today an incremental run re-plans only invoices whose own customer changed, so it stays on Acme."""
+    state = _fresh_machine(store)
+    try:
+        acme, _west, globex = state.seed_account().values
+        state.sync(full_refresh=False)
+        state.ns_reparent(customer=acme, parent=globex)
+        state.sync(full_refresh=False)
+    finally:
+        state.teardown()
+
+
+@pytest.mark.xfail(
+    strict=True, reason="FOUND: incremental runs keep a customer that left the subsidiary in scope"
+)
+def test_replay_customer_that_left_the_subsidiary_is_no_duplicate(store: Engine) -> None:
+    """R1 + R12: Globex moves to subsidiary 3, then a new 'Globex Inc' appears in subsidiary 2. Only in-scope
+    customers can be duplicates; today the incremental run's staging still has Globex in scope and blocks."""
+    state = _fresh_machine(store)
+    try:
+        _acme, _west, globex = state.seed_account().values
+        state.sync(full_refresh=False)
+        state.ns_change_subsidiary(customer=globex, subsidiary=3, add_secondary_2=False)
+        state.ns_create_customer(
+            name="Globex Inc", email="<unique>", inactive=False, subsidiary=2, sync_box=True, vip_box=False
+        )
+        state.sync(full_refresh=False)
+    finally:
+        state.teardown()
