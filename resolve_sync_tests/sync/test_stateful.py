@@ -80,7 +80,7 @@ def run_sync_adapter(store: Engine, server: Any, connection: Any, *, full_refres
 SOAK_STEPS = int(os.environ.get("RESOLVE_SYNC_SOAK_STEPS", "0") or 0)
 AVOID_KNOWN_DEFECTS = os.environ.get("RESOLVE_SYNC_AVOID_KNOWN_DEFECTS") == "1"
 CI_SETTINGS = settings(
-    max_examples=int(os.environ.get("RESOLVE_SYNC_MODEL_EXAMPLES", "10")),
+    max_examples=int(os.environ.get("RESOLVE_SYNC_MODEL_EXAMPLES", "25")),
     stateful_step_count=30,
     deadline=None,
     suppress_health_check=list(HealthCheck),
