@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterable
+from dataclasses import replace
 
 from resolve_sync.errors import ConfigurationError
 from resolve_sync.netsuite.scan import ScanQuery
@@ -69,6 +70,21 @@ def customer_scan(*, subsidiary_id: int | None, filter_field_id: str | None) -> 
     return ScanQuery(
         select=select, from_="customer c", key="c.id", where=where, modified="c.lastmodifieddate"
     )
+
+
+def customer_changes(*, subsidiary_id: int | None, filter_field_id: str | None) -> ScanQuery:
+    """For incremental reads: every customer, with whether it belongs to the subsidiary now (`in_subsidiary`).
+
+    Filtering on the subsidiary, as a full scan does, would hide a customer that just left it: its change
+    would never be read, and the sync would go on treating it as in scope (R1)."""
+    scan = customer_scan(subsidiary_id=None, filter_field_id=filter_field_id)
+    if subsidiary_id is None:
+        return replace(scan, select=scan.select + ", 'T' AS in_subsidiary")
+    membership = (
+        "CASE WHEN EXISTS (SELECT 1 FROM customersubsidiaryrelationship r WHERE r.entity = c.id "
+        f"AND r.subsidiary = {checked_id(subsidiary_id, 'subsidiary id')}) THEN 'T' ELSE 'F' END AS in_subsidiary"
+    )
+    return replace(scan, select=f"{scan.select}, {membership}")
 
 
 def customers_by_id(ids: Iterable[object], *, filter_field_id: str | None) -> str:

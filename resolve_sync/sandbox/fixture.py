@@ -10,6 +10,7 @@ import datetime as dt
 import json
 import math
 import re
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,7 +36,9 @@ ADMIN_TOKEN_MIN_LENGTH = 16
 ADMIN_TOKEN_MAX_LENGTH = 256
 # NetSuite internal ids are 32-bit integers ([U] negative ones exist for system records, e.g. -5).
 MAX_INTERNAL_ID = 2**31 - 1
-MAX_AMOUNT = 1e15  # far beyond any real invoice; keeps arithmetic on amounts finite
+# Any finite number: real NetSuite caps currency amounts far lower [U], but the sandbox must be able to serve
+# the values the sync's per-record guard refuses (1e308 needs more digits than any money column has).
+MAX_AMOUNT = sys.float_info.max
 FIRST_YEAR, LAST_YEAR = 1900, 9998  # datetimes outside this range cannot be shifted between zones safely
 DATE_FORMATS = ("M/D/YYYY", "D/M/YYYY", "MM/DD/YYYY", "DD/MM/YYYY", "YYYY-MM-DD", "DD.MM.YYYY", "D.M.YYYY")
 

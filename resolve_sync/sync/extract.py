@@ -13,13 +13,16 @@ from typing import Any
 
 from sqlalchemy import Engine, and_, case, delete, or_, select
 
+from resolve_sync.kinds import RecordKind
 from resolve_sync.netsuite.client import NetSuiteClient
-from resolve_sync.netsuite.queries import customer_scan, customers_by_id, invoice_scan
+from resolve_sync.netsuite.queries import customer_changes, customer_scan, customers_by_id, invoice_scan
+from resolve_sync.netsuite.responses import CheckedRows
 from resolve_sync.netsuite.scan import Rows, full_scan, incremental_scan
 from resolve_sync.netsuite.timestamps import PYTHON_FORMAT, local_to_utc, utc_to_local
 from resolve_sync.store.database import upsert_insert
 from resolve_sync.store.models import StagedCustomer, StagedInvoice, SyncCursor
 from resolve_sync.sync.ledger import RunContext, fence, remember_cursor
+from resolve_sync.sync.writer import record_unreadable
 
 DEFAULT_OVERLAP = dt.timedelta(minutes=15)
 STAGE_BATCH = 1000
@@ -67,11 +70,20 @@ def _since(engine: Engine, ctx: RunContext, stream: str, overlap: dt.timedelta) 
 def extract_customers(
     client: NetSuiteClient, engine: Engine, ctx: RunContext, *, overlap: dt.timedelta = DEFAULT_OVERLAP
 ) -> dict[str, int]:
-    """Customers in scope (R1, R9's box value), then any ancestors outside it (R5)."""
-    query = customer_scan(subsidiary_id=ctx.subsidiary_id, filter_field_id=ctx.connection.filter_field_id)
+    """Customers in scope (R1, R9's box value), then any ancestors outside it (R5). An incremental read also
+    sees customers that left the subsidiary since, and stages them out of scope."""
+    field = ctx.connection.filter_field_id
     since = _since(engine, ctx, "customers", overlap)
-    pages = full_scan(client, query) if since is None else incremental_scan(client, query, since)
-    read, latest = _stage(engine, ctx, StagedCustomer, CUSTOMER_COLUMNS, pages, in_scope=True)
+    if since is None:
+        pages = full_scan(client, customer_scan(subsidiary_id=ctx.subsidiary_id, filter_field_id=field))
+        read, latest = _stage(engine, ctx, StagedCustomer, CUSTOMER_COLUMNS, pages, in_scope=True)
+    else:
+        changes = incremental_scan(
+            client, customer_changes(subsidiary_id=ctx.subsidiary_id, filter_field_id=field), since
+        )
+        read, latest = _stage(
+            engine, ctx, StagedCustomer, CUSTOMER_COLUMNS, _with_scope(engine, ctx, changes)
+        )
     if ctx.full:
         _sweep(engine, ctx, StagedCustomer)
     ancestors = _stage_ancestors(client, engine, ctx)
@@ -94,21 +106,15 @@ def extract_invoices(
 
 
 def _upsert(
-    engine: Engine,
-    table: Any,
-    columns: tuple[str, ...],
-    rows: list[dict[str, Any]],
-    ctx: RunContext,
-    *,
-    in_scope: bool | None,
+    engine: Engine, table: Any, columns: tuple[str, ...], rows: list[dict[str, Any]], ctx: RunContext
 ) -> None:
-    """Insert or update staged rows; a row counts as changed only when a NetSuite value differs."""
+    """Insert or update staged rows; a row counts as changed only when a NetSuite value (or, for customers,
+    being in scope) differs."""
     insert = upsert_insert(engine, table)
-    content = [c for c in columns if c != "lastmodified"] + (["in_scope"] if in_scope is not None else [])
+    scoped = ["in_scope"] if rows and "in_scope" in rows[0] else []
+    content = [c for c in columns if c != "lastmodified"] + scoped
     differs = or_(*[getattr(table, c).is_distinct_from(getattr(insert.excluded, c)) for c in content])
-    values = {
-        c: getattr(insert.excluded, c) for c in (*columns, *(["in_scope"] if in_scope is not None else []))
-    }
+    values = {c: getattr(insert.excluded, c) for c in (*columns, *scoped)}
     # Only column references, no bound parameters, in the SET and WHERE clauses: that lets SQLAlchemy send
     # a batch as one multi-row INSERT instead of one statement per row.
     values["changed_run_id"] = case((differs, insert.excluded.changed_run_id), else_=table.changed_run_id)
@@ -123,6 +129,29 @@ def _upsert(
         db.execute(statement, rows)
 
 
+def _with_scope(engine: Engine, ctx: RunContext, pages: Iterable[Rows]) -> Iterator[Rows]:
+    """Customers of the subsidiary are in scope; one outside it matters only if staged before (it left)."""
+    for page in pages:
+        outside = [row["id"] for row in page if row.get("in_subsidiary") != "T"]
+        staged: set[str] = set()
+        if outside:
+            with engine.connect() as db:
+                staged = set(
+                    db.scalars(
+                        select(StagedCustomer.netsuite_id).where(
+                            StagedCustomer.connection_id == ctx.connection.id,
+                            StagedCustomer.netsuite_id.in_(outside),
+                        )
+                    )
+                )
+        kept = [
+            {**row, "in_scope": row.get("in_subsidiary") == "T"}
+            for row in page
+            if row.get("in_subsidiary") == "T" or row["id"] in staged
+        ]
+        yield CheckedRows(kept, getattr(page, "rejected", []))
+
+
 def _stage(
     engine: Engine,
     ctx: RunContext,
@@ -134,7 +163,11 @@ def _stage(
 ) -> tuple[int, dt.datetime | None]:
     read, latest_local = 0, ""
     buffer: list[dict[str, Any]] = []
+    kind = RecordKind.CUSTOMER if table is StagedCustomer else RecordKind.INVOICE
     for page in pages:
+        rejected = getattr(page, "rejected", [])
+        record_unreadable(engine, ctx, kind, rejected)
+        read += len(rejected)
         for item in page:
             buffer.append(_staging_row(ctx, item, columns, in_scope))
             # The fixed TO_CHAR form sorts as it reads; convert only the latest (the overlap window absorbs
@@ -144,10 +177,10 @@ def _stage(
                 latest_local = modified
         read += len(page)
         if len(buffer) >= STAGE_BATCH:
-            _upsert(engine, table, columns, _dedupe(buffer), ctx, in_scope=in_scope)
+            _upsert(engine, table, columns, _dedupe(buffer), ctx)
             buffer = []
     if buffer:
-        _upsert(engine, table, columns, _dedupe(buffer), ctx, in_scope=in_scope)
+        _upsert(engine, table, columns, _dedupe(buffer), ctx)
     return read, local_to_utc(latest_local, ctx.connection.account_timezone) if latest_local else None
 
 
@@ -171,6 +204,8 @@ def _staging_row(
     }
     if in_scope is not None:
         row["in_scope"] = in_scope
+    elif "in_scope" in item:  # decided per row (`_with_scope`)
+        row["in_scope"] = item["in_scope"]
     return row
 
 
@@ -276,7 +311,7 @@ def _fetch_customers(client: NetSuiteClient, engine: Engine, ctx: RunContext, id
     staged = [row for row in rows if row.get("id") not in (None, "")]
     if staged:
         rows_to_stage = [_staging_row(ctx, row, CUSTOMER_COLUMNS, False) for row in staged]
-        _upsert(engine, StagedCustomer, CUSTOMER_COLUMNS, _dedupe(rows_to_stage), ctx, in_scope=False)
+        _upsert(engine, StagedCustomer, CUSTOMER_COLUMNS, _dedupe(rows_to_stage), ctx)
     return staged
 
 

@@ -11,11 +11,12 @@ import uuid
 from collections import Counter
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import Engine, bindparam, insert, select, update
 from sqlalchemy.engine import Connection as DB
 from sqlalchemy.exc import IntegrityError
 
 from resolve_sync.kinds import Outcome, RecordKind
+from resolve_sync.netsuite.responses import RejectedRow
 from resolve_sync.store.models import (
     RESOLVE_SOURCE_NETSUITE,
     InvoiceDrift,
@@ -31,6 +32,7 @@ from resolve_sync.sync.plan import freeze_financed
 from resolve_sync.sync.records import Action
 
 UPDATED_BY = "resolve_sync"
+UNKNOWN_ID = "unknown"  # the outcome of a row NetSuite sent without a usable id
 CAS_ATTEMPTS = 5
 TABLES = {
     RecordKind.CUSTOMER: (ResolveCustomer, NetSuiteCustomerLink, "resolve_customer_id", "cus"),
@@ -222,6 +224,33 @@ def _insert_drift(db: DB, ctx: RunContext, drift: list[Action], now: dt.datetime
             for a in drift
         ],
     )
+
+
+def record_unreadable(engine: Engine, ctx: RunContext, kind: RecordKind, rejected: list[RejectedRow]) -> None:
+    """§4: a record NetSuite sent in a shape the sync cannot read is an `invalid` outcome with the reason,
+    not a failed run; what was synced from it before stays as it is."""
+    if not rejected:
+        return
+    now = utcnow()
+    with engine.begin() as db:
+        db.execute(
+            insert(SyncRecordOutcome),
+            [
+                {
+                    "run_id": ctx.run_id,
+                    "merchant_id": ctx.connection.merchant_id,
+                    "record_kind": kind,
+                    "netsuite_id": (row.netsuite_id or UNKNOWN_ID)[:40],
+                    "resolve_id": None,
+                    "outcome": Outcome.INVALID,
+                    "reason": f"NetSuite sent this {kind} in a shape the sync cannot read: {row.reason} "
+                    f"(at {row.json_path})",
+                    "fields": None,
+                    "created_at": now,
+                }
+                for row in rejected
+            ],
+        )
 
 
 def _insert_outcomes(db: DB, ctx: RunContext, actions: list[Action], now: dt.datetime) -> None:

@@ -812,7 +812,6 @@ def _fresh_machine(store: Engine) -> SyncMachine:
     return machine
 
 
-@pytest.mark.xfail(strict=True, reason="KNOWN DEFECT a: a change staged by a blocked run is never applied")
 def test_replay_change_read_by_a_blocked_run_is_applied_next_run(store: Engine) -> None:
     state = _fresh_machine(store)
     try:
@@ -830,9 +829,6 @@ def test_replay_change_read_by_a_blocked_run_is_applied_next_run(store: Engine) 
 
 
 @pytest.mark.parametrize("kind", sorted(KNOWN_DEFECT_B & set(HOSTILE_INVOICES)))
-@pytest.mark.xfail(
-    strict=True, reason="KNOWN DEFECT b: a poison invoice fails the run, is cut, or is accepted"
-)
 def test_replay_poison_invoice_is_invalid_and_the_rest_syncs(store: Engine, kind: str) -> None:
     state = _fresh_machine(store)
     try:
@@ -843,7 +839,6 @@ def test_replay_poison_invoice_is_invalid_and_the_rest_syncs(store: Engine, kind
         state.teardown()
 
 
-@pytest.mark.xfail(strict=True, reason="KNOWN DEFECT b: bidi overrides are kept in customer names")
 def test_replay_bidi_override_name_is_invalid(store: Engine) -> None:
     state = _fresh_machine(store)
     try:
@@ -857,9 +852,6 @@ def test_replay_bidi_override_name_is_invalid(store: Engine) -> None:
 # -- defects the machine found beyond the known ones (replays of its shrunk sequences, hand-minimised) ----------
 
 
-@pytest.mark.xfail(
-    strict=True, reason="FOUND: incremental runs do not re-own invoices of a re-parented subtree"
-)
 def test_replay_reparenting_an_ancestor_moves_grandchild_invoices(store: Engine) -> None:
     """R5 at any depth: Acme (with sub-customer Acme West) is put under Globex; Acme West's invoice now belongs to
     Globex. Today an incremental run re-plans only invoices whose own customer changed, so it stays on Acme."""
@@ -873,9 +865,6 @@ def test_replay_reparenting_an_ancestor_moves_grandchild_invoices(store: Engine)
         state.teardown()
 
 
-@pytest.mark.xfail(
-    strict=True, reason="FOUND: incremental runs keep a customer that left the subsidiary in scope"
-)
 def test_replay_customer_that_left_the_subsidiary_is_no_duplicate(store: Engine) -> None:
     """R1 + R12: Globex moves to subsidiary 3, then a new 'Globex Inc' appears in subsidiary 2. Only in-scope
     customers can be duplicates; today the incremental run's staging still has Globex in scope and blocks."""
