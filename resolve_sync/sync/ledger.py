@@ -106,8 +106,19 @@ def start_run(
                 )
             ).all()
         )
+        staged_under = db.scalars(
+            select(SyncRun.filter_field_id).where(
+                SyncRun.connection_id == connection.id,
+                SyncRun.id > (since or 0),
+                SyncRun.id != run_id,
+                SyncRun.mode != RunMode.REJECTED,
+            )
+        ).all()
         mode = run_mode(
-            full_refresh=full_refresh, cursor_filter_ids=cursors, filter_field_id=connection.filter_field_id
+            full_refresh=full_refresh,
+            cursor_filter_ids=cursors,
+            filter_field_id=connection.filter_field_id,
+            staged_filter_ids=staged_under,
         )
         db.execute(update(SyncRun).where(SyncRun.id == run_id).values(mode=mode, since_run_id=since or 0))
     return RunContext(run_id, connection, mode, as_of, subsidiary_id, since or 0, holder)

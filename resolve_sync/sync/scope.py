@@ -8,7 +8,7 @@ decision needs from NetSuite and call them.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from resolve_sync.kinds import RunMode
 from resolve_sync.netsuite.client import NetSuiteClient
@@ -96,14 +96,23 @@ def is_synced(customer: CustomerFacts) -> bool:
 
 
 def run_mode(
-    *, full_refresh: bool, cursor_filter_ids: Mapping[str, str | None], filter_field_id: str | None
+    *,
+    full_refresh: bool,
+    cursor_filter_ids: Mapping[str, str | None],
+    filter_field_id: str | None,
+    staged_filter_ids: Iterable[str | None] = (),
 ) -> RunMode:
     """R10 + R17: incremental unless asked for a full refresh, never synced (a stream has no cursor), or the
     filter field was set, changed or cleared since the cursors were written — then the whole connection is
-    re-evaluated. Re-evaluation never deletes: what leaves the scope is kept as it is (see `plan`)."""
+    re-evaluated. Re-evaluation never deletes: what leaves the scope is kept as it is (see `plan`).
+
+    `staged_filter_ids` are the filter fields of runs since the last success that read NetSuite: a run that
+    staged customers under another filter (then was blocked or failed) left their box values stale, so only
+    a full read makes staging whole again (R15)."""
     if full_refresh or set(cursor_filter_ids) != {"customers", "invoices"}:
         return RunMode.FULL
-    if any(seen != filter_field_id for seen in cursor_filter_ids.values()):
+    seen = {*cursor_filter_ids.values(), *staged_filter_ids}
+    if any(field != filter_field_id for field in seen):
         return RunMode.FULL
     return RunMode.INCREMENTAL
 

@@ -66,7 +66,7 @@ def customer_values(name: Any, email: Any, phone: Any, archived: bool) -> dict[s
         raise Invalid("company name is blank")
     if len(business_name) > MAX_NAME:
         raise Invalid(f"company name longer than {MAX_NAME}")
-    if _BIDI.search(business_name):  # KNOWN DEFECT b: bidi overrides must not be stored
+    if _BIDI.search(business_name):
         raise Invalid("company name contains bidirectional control characters")
     address = clean_text(email)
     if address is None:
@@ -90,7 +90,7 @@ def money(value: Any, what: str) -> Decimal:
         raise Invalid(f"{what} is not a number") from None
     if not amount.is_finite():
         raise Invalid(f"{what} is not a number")
-    if abs(amount) >= MONEY_LIMIT:  # KNOWN DEFECT b: 1e308 raises decimal.InvalidOperation today
+    if abs(amount) >= MONEY_LIMIT:
         raise Invalid(f"{what} is too large")
     return amount.quantize(Decimal("0.0001"))
 
@@ -112,7 +112,7 @@ def invoice_values(
     number = clean_text(tranid)
     if number is None:
         raise Invalid("invoice number is blank")
-    if len(number) > MAX_NUMBER:  # KNOWN DEFECT b: silently cut to 100 characters today
+    if len(number) > MAX_NUMBER:
         raise Invalid(f"invoice number longer than {MAX_NUMBER}")
     amount_due = money(total, "total")
     balance = money(unpaid if unpaid is not None else 0, "amount unpaid")
@@ -125,7 +125,7 @@ def invoice_values(
     if duedate is not None and duedate < trandate:
         raise Invalid("due date before invoice date")
     code = (currency or "").upper()
-    if code not in ISO_4217:  # KNOWN DEFECT b: "ZZZ" is accepted today (only the shape is checked)
+    if code not in ISO_4217:
         raise Invalid(f"currency {currency!r} is not ISO 4217")
     return {
         "customer": owner,  # the NetSuite id of the Resolve customer the invoice belongs to (R5)

@@ -14,14 +14,23 @@ from resolve_sync.store.models import SyncRecordOutcome
 from resolve_sync.sync import steps
 from resolve_sync.sync.errors import DuplicatesFound
 from resolve_sync_tests.sandbox_helpers import admin
-from resolve_sync_tests.sync_helpers import FILTER, connect, customers, invoices, orm_rows, sync, sync_fixture
+from resolve_sync_tests.sync_helpers import (
+    FILTER,
+    connect,
+    customers,
+    invoices,
+    orm_rows,
+    set_filter,
+    sync,
+    sync_fixture,
+)
 
 pytestmark = pytest.mark.sandbox_fixture(sync_fixture())
 
 
-def _edit(server, kind: str, *records: dict) -> None:
+def _edit(server, kind: str, *records: dict, at: str = "2026-11-26T09:00:00") -> None:
     control = admin(server.base_url)
-    control.post("/_sandbox/clock", json={"now": "2026-11-26T09:00:00"})
+    control.post("/_sandbox/clock", json={"now": at})
     answer = control.post(f"/_sandbox/records/{kind}", json={"records": list(records)})
     assert answer.status_code == 200, answer.text
 
@@ -158,3 +167,53 @@ def test_direction_overrides_make_a_name_invalid_and_nothing_is_truncated(store,
     reasons = {r.netsuite_id: r.reason for r in orm_rows(store, select(SyncRecordOutcome))}
     assert "U+202E" in reasons["10"] and "64" in reasons["20"]
     assert "20" not in customers(store)  # a 100-digit phone is invalid, not cut to 64
+
+
+def test_r10_a_blocked_run_under_another_filter_does_not_leave_stale_boxes_behind(
+    store, sandbox_server
+) -> None:
+    """Found by the state machine: a run with the filter cleared staged every customer without its box
+    value, then was blocked; with the filter set back, an incremental run trusted those stale boxes and
+    skipped a new invoice of a checked customer."""
+    connection = connect(store, sandbox_server, filter_field=FILTER)
+    sync(store, sandbox_server, connection)
+    globex = {
+        "id": 20,
+        "entityid": "C20",
+        "companyname": "Globex LLC",
+        "email": "ap@globex.test",
+        "subsidiary": 2,
+        "isinactive": True,
+        "custom": {FILTER: True},
+    }
+    _edit(sandbox_server, "customers", {**globex, "phone": "+1 555 0199"}, at="2026-11-20T09:00:00")
+    sync(store, sandbox_server, connection)  # the cursor moves past every customer's last change
+    set_filter(store, connection, None)
+    _edit(
+        sandbox_server,
+        "customers",
+        {"id": 61, "entityid": "C61", "companyname": "Initech", "email": "x@initech.test", "subsidiary": 2},
+        at="2026-11-25T09:00:00",
+    )
+    with pytest.raises(DuplicatesFound):  # a full re-evaluation without the filter, blocked before writing
+        sync(store, sandbox_server, connection)
+    set_filter(store, connection, FILTER)
+    record_resolution(store, "acme", "netsuite:30", "netsuite:61", "distinct")
+    _edit(
+        sandbox_server,
+        "invoices",
+        {
+            "id": 108,
+            "tranid": "INV108",
+            "trandate": "2026-10-01",
+            "duedate": "2026-10-31",
+            "entity": 10,
+            "subsidiary": 2,
+            "status": "A",
+            "currency": "USD",
+            "foreigntotal": 10,
+            "foreignamountunpaid": 10,
+        },
+    )
+    sync(store, sandbox_server, connection)
+    assert "108" in invoices(store)

@@ -249,6 +249,17 @@ def test_r10_r17_a_filter_change_makes_the_run_a_full_re_evaluation(
     assert run_mode(full_refresh=full_refresh, cursor_filter_ids=cursors, filter_field_id=field) == mode
 
 
+def test_r10_staging_written_under_another_filter_by_an_unfinished_run_forces_a_full_run() -> None:
+    cursors = {"customers": "custentity_a", "invoices": "custentity_a"}
+    mode = run_mode(
+        full_refresh=False,
+        cursor_filter_ids=cursors,
+        filter_field_id="custentity_a",
+        staged_filter_ids=[None],
+    )
+    assert mode == RunMode.FULL
+
+
 def test_r10_a_record_leaving_the_filter_is_kept_never_deleted() -> None:
     kept = plan_customer(CUSTOMER_ROW, facts("10", checked=False), Link("cus_1", {}), ResolveRow(1))
     assert kept.kind == Outcome.SKIPPED and kept.resolve_id == "cus_1" and not kept.fields

@@ -7,16 +7,17 @@ how a sync is started. After every run the store must equal `resolve_sync_tests.
 Run short (CI):   .venv/bin/python -m pytest resolve_sync_tests/sync/test_stateful.py -q -x
 Run long (soak):  RESOLVE_SYNC_SOAK_STEPS=10000 .venv/bin/python -m pytest resolve_sync_tests/sync/test_stateful.py -q -x -s
                   prints `soak: steps N, runs R, kills K, faults F, mismatches M` at the end.
-Find new bugs while the known ones are unfixed: RESOLVE_SYNC_AVOID_KNOWN_DEFECTS=1 keeps the machine away
-from the triggers of known defects a and b (see KNOWN DEFECT comments).
+The replays at the end are minimal sequences that failed on earlier code (defects now fixed).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import itertools
+import multiprocessing
 import os
 import re
+import signal
 import sys
 import uuid
 from dataclasses import dataclass, field
@@ -47,6 +48,8 @@ from resolve_sync.store.models import (
     SyncRecordOutcome,
     utcnow,
 )
+from resolve_sync.store.run_leases import process_holder
+from resolve_sync.sync.ledger import fail_run, start_run
 from resolve_sync_tests import sync_helpers
 from resolve_sync_tests.model import sync as model
 from resolve_sync_tests.sandbox_helpers import admin, fixture_dict
@@ -75,10 +78,28 @@ def run_sync_adapter(store: Engine, server: Any, connection: Any, *, full_refres
     return SyncOutcome("succeeded", None, dict(report.counts))
 
 
+def _url_of(store: Engine) -> str:
+    return store.url.render_as_string(hide_password=False)
+
+
+def _sync_in_child(url: str, server: Any, partition_key: str, full_refresh: bool) -> None:
+    """A forked process that runs one sync with its own database connections (the victim of a kill)."""
+    from resolve_sync.store.connections import get_connection
+    from resolve_sync.store.database import create_store_engine
+
+    engine = create_store_engine(url)
+    try:
+        sync_helpers.sync(engine, server, get_connection(engine, partition_key), full_refresh=full_refresh)
+    except Exception:  # the parent judges by the store, not by this process's exit
+        pass
+    finally:
+        engine.dispose()
+        os._exit(0)
+
+
 # -- size ------------------------------------------------------------------------------------------------------
 
 SOAK_STEPS = int(os.environ.get("RESOLVE_SYNC_SOAK_STEPS", "0") or 0)
-AVOID_KNOWN_DEFECTS = os.environ.get("RESOLVE_SYNC_AVOID_KNOWN_DEFECTS") == "1"
 CI_SETTINGS = settings(
     max_examples=int(os.environ.get("RESOLVE_SYNC_MODEL_EXAMPLES", "25")),
     stateful_step_count=30,
@@ -119,22 +140,24 @@ trandates = st.sampled_from(
 FILTERS = [None, "custentity_sync_to_resolve", "custentity_vip", *model.INVALID_FILTER_FIELDS]
 # Hostile values (SPEC §4): each must end as an `invalid` outcome while the rest syncs, never a failed run.
 HOSTILE_INVOICES = {
-    # KNOWN DEFECT b: decimal.InvalidOperation fails the whole run today.
+    # Once failed the whole run (decimal.InvalidOperation).
     "total=1e308": {"foreigntotal": "1e308", "foreignamountunpaid": "0"},
-    "total=10000 digits": {"foreigntotal": "9" * 10000, "foreignamountunpaid": "0"},
-    # KNOWN DEFECT b: cut to 100 characters today instead of an invalid outcome.
+    # NetSuite (and the sandbox, which stores amounts as doubles) cannot hold a 10,000-digit amount; 1e20 is
+    # a representable amount that still needs more digits than Resolve's NUMERIC(18, 4).
+    "total=1e20": {"foreigntotal": "1e20", "foreignamountunpaid": "0"},
+    # Once cut to 100 characters instead of an invalid outcome.
     "tranid=10000 chars": {"tranid": "N" * 10000},
-    # KNOWN DEFECT b: accepted today (only the shape [A-Z]{3} is checked).
+    # Once accepted (only the shape [A-Z]{3} was checked).
     "currency=ZZZ": {"currency": "ZZZ"},
 }
 HOSTILE_CUSTOMERS = {
-    # KNOWN DEFECT b: kept in names today.
+    # Once kept in names.
     "bidi override in name": lambda cid: f"\u202eEvil {cid}",
     "control chars in name": lambda cid: f"Ctl\x07\x00 {cid}",
     "401-char name": lambda cid: f"{cid}" + "N" * 401,
     "blank name": lambda cid: "   ",
 }
-KNOWN_DEFECT_B = {"total=1e308", "tranid=10000 chars", "currency=ZZZ", "bidi override in name"}
+FIXED_POISON_CASES = {"total=1e308", "tranid=10000 chars", "currency=ZZZ", "bidi override in name"}
 CUSTOMER_EDITS = {
     "business_name": st.sampled_from(["Edited In Resolve", "Renamed By User"]),
     "email": st.sampled_from(["user@edited.test", "other@edited.test"]),
@@ -187,7 +210,6 @@ class SyncMachine(RuleBasedStateMachine):
         self.financed: dict[
             str, tuple[int, dict[str, Any]]
         ] = {}  # invoice key → (version, row) when financed
-        self.force_full = False
         self.runs = 0
 
     def teardown(self) -> None:
@@ -287,8 +309,6 @@ class SyncMachine(RuleBasedStateMachine):
 
     @rule(target=customers, kind=st.sampled_from(sorted(HOSTILE_CUSTOMERS)))
     def ns_create_hostile_customer(self, kind):
-        if AVOID_KNOWN_DEFECTS and kind in KNOWN_DEFECT_B:
-            return multiple()
         return self._new_customer(HOSTILE_CUSTOMERS[kind](self.next_customer), "<unique>")
 
     @rule(customer=customers, name=name_choices)
@@ -382,7 +402,7 @@ class SyncMachine(RuleBasedStateMachine):
 
     @rule(target=invoices, customer=customers, kind=st.sampled_from(sorted(HOSTILE_INVOICES)))
     def ns_create_hostile_invoice(self, customer, kind):
-        if not self._live(customer) or (AVOID_KNOWN_DEFECTS and kind in KNOWN_DEFECT_B):
+        if not self._live(customer):
             return multiple()
         raw = {"currency": "USD", **HOSTILE_INVOICES[kind]}
         return self._new_invoice(customer, "100.00", "all", dt.date(2026, 6, 1), 2, **raw)
@@ -548,11 +568,51 @@ class SyncMachine(RuleBasedStateMachine):
         finally:
             self.admin.put("/_sandbox/faults", json={})
 
+    @rule(delay_ms=st.integers(min_value=0, max_value=400), full_refresh=st.booleans())
+    def sync_killed_then_run_again(self, delay_ms, full_refresh):
+        """R15: a run SIGKILLed at a random point (a real process), then run again at once, ends as one
+        uninterrupted run would. Nothing happens in between, so the model takes one step for the pair."""
+        child = multiprocessing.get_context("fork").Process(
+            target=_sync_in_child,
+            args=(_url_of(self.store), self.server, self.connection.partition_key, full_refresh),
+        )
+        child.start()
+        child.join(timeout=delay_ms / 1000)
+        if child.is_alive():
+            os.kill(child.pid, signal.SIGKILL)
+            STATS["kills"] += 1
+        child.join(timeout=60)
+        self._sync(full_refresh=False)
+
+    @rule(full_refresh=st.booleans())
+    def sync_while_another_run_is_live(self, full_refresh):
+        """R13: a run of the same connection holds its lease (a live process: this one); a second run is
+        refused naming it, and writes nothing."""
+        live = start_run(
+            self.store,
+            self.connection,
+            as_of=sync_helpers.AS_OF,
+            full_refresh=False,
+            subsidiary_id=2,
+            holder=process_holder("test"),
+        )
+        before = (self._store_customers()[1], self._store_invoices()[1])
+        unchanged = model.snapshot(self.model)
+        refused = model.run(self.model).status == "refused"  # R11 is checked before the lease is asked for
+        self.model = unchanged
+        try:
+            outcome = run_sync_adapter(self.store, self.server, self.connection, full_refresh=full_refresh)
+        finally:
+            fail_run(self.store, live.run_id, RuntimeError("the other run stopped"))
+        if refused:
+            assert outcome.status == "refused", outcome
+        else:
+            assert outcome.status == "failed" and f"sync run {live.run_id}" in str(outcome.error), outcome
+        assert (self._store_customers()[1], self._store_invoices()[1]) == before
+
     def _sync(self, full_refresh: bool, *, outage: bool = False) -> None:
         before = model.snapshot(self.model)
         expected = model.run(self.model) if not outage else model.RunResult("failed")
-        if AVOID_KNOWN_DEFECTS and self.force_full:
-            full_refresh = True  # KNOWN DEFECT a workaround: a full run re-plans what a stopped run staged
         outcome = run_sync_adapter(self.store, self.server, self.connection, full_refresh=full_refresh)
         self.runs += 1
         STATS["runs"] += 1
@@ -579,7 +639,6 @@ class SyncMachine(RuleBasedStateMachine):
                     f"{where}: blocked listing {sorted(listed)}, model: {sorted(expected.pairs)}"
                 )
             self.pending_pairs = expected.pairs
-        self.force_full = expected.status != "succeeded"
         self._check_store(where, expected)
 
     def _listed_pairs(self, message: str) -> set[tuple[str, str]]:
@@ -802,7 +861,7 @@ def test_model_sanity() -> None:
     assert model.run(m).pairs == {("netsuite:20", "netsuite:40")}  # R12
 
 
-# -- the machine's minimal failing sequences on today's code, replayed (KNOWN DEFECTS a and b) ------------------
+# -- the machine's minimal failing sequences on today's code, replayed (defects since fixed) ------------------
 # strict xfail: when the fix lands they pass, and strict makes that visible, so drop the marker then.
 
 
@@ -828,7 +887,7 @@ def test_replay_change_read_by_a_blocked_run_is_applied_next_run(store: Engine) 
         state.teardown()
 
 
-@pytest.mark.parametrize("kind", sorted(KNOWN_DEFECT_B & set(HOSTILE_INVOICES)))
+@pytest.mark.parametrize("kind", sorted(FIXED_POISON_CASES & set(HOSTILE_INVOICES)))
 def test_replay_poison_invoice_is_invalid_and_the_rest_syncs(store: Engine, kind: str) -> None:
     state = _fresh_machine(store)
     try:
