@@ -105,7 +105,7 @@ def base_url(value: object) -> str:
     credentials in a URL would be printed wherever the URL is."""
     reason = _base_url_problem(value)
     if reason:
-        raise InvalidValue(f"Base URL {redact_url(value)} is invalid: {reason}.")
+        raise InvalidValue(f"Base URL {redact_url(value)!r} is invalid: {reason}.")
     parts = urllib.parse.urlsplit(str(value).strip())
     host = parts.hostname or ""
     shown_host = f"[{host}]" if ":" in host else host
@@ -163,11 +163,11 @@ def is_loopback(host: str) -> bool:
 
 
 def redact_url(value: object) -> str:
-    """A URL as it may be printed: any `user:password@` replaced, and cut to a sane length."""
-    if not isinstance(value, str):
-        return repr(value)
-    text = USERINFO_RE.sub(r"\1***@", value.strip())
-    return _shown(text, 80)
+    """A URL as it may be printed: any `user:password@` replaced, control characters dropped, and cut to a
+    sane length."""
+    text = USERINFO_RE.sub(r"\1***@", str(value).strip())
+    text = "".join(c for c in text if c.isprintable())
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 # -- time zones --------------------------------------------------------------------------------------------
