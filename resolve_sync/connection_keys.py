@@ -6,18 +6,23 @@ dimensions would create every merchant x subsidiary pair, most of them meaningle
 
 from __future__ import annotations
 
-import re
 from typing import NamedTuple
 
-from resolve_sync.errors import ConfigurationError
+from resolve_sync import validation
+from resolve_sync.validation import MERCHANT_ID_RE, InvalidConnectionKey
 
-MERCHANT_ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+__all__ = [
+    "MERCHANT_ID_RE",
+    "ConnectionKey",
+    "InvalidConnectionKey",
+    "make_key",
+    "parse_key",
+    "validate_merchant_id",
+    "validate_subsidiary_id",
+]
+
 NO_SUBSIDIARY = "default"
 SEPARATOR = "|"
-
-
-class InvalidConnectionKey(ConfigurationError, ValueError):
-    """A merchant id, subsidiary id or partition key that does not have the documented shape."""
 
 
 class ConnectionKey(NamedTuple):
@@ -29,25 +34,15 @@ class ConnectionKey(NamedTuple):
 
 
 def validate_merchant_id(merchant_id: str) -> str:
-    if not isinstance(merchant_id, str) or not MERCHANT_ID_RE.fullmatch(merchant_id):
-        raise InvalidConnectionKey(
-            f"Merchant id {merchant_id!r} is invalid: use 1-63 lower-case letters, digits, '_' or '-', "
-            "starting with a letter or digit (e.g. 'acme' or 'acme-eu')."
-        )
-    return merchant_id
+    return validation.merchant_id(merchant_id)
 
 
 def validate_subsidiary_id(subsidiary_id: object) -> int | None:
-    """NetSuite internal ids are positive integers; None means the connection names no subsidiary."""
+    """NetSuite internal ids are positive integers in ASCII digits; None means the connection names no
+    subsidiary."""
     if subsidiary_id is None or subsidiary_id == NO_SUBSIDIARY:
         return None
-    text = str(subsidiary_id).strip()
-    if not text.isdigit() or int(text) <= 0:
-        raise InvalidConnectionKey(
-            f"Subsidiary id {subsidiary_id!r} is invalid: use the subsidiary's NetSuite internal id, "
-            "a positive integer (`resolve-sync subsidiaries MERCHANT` lists them)."
-        )
-    return int(text)
+    return validation.subsidiary_id(subsidiary_id)
 
 
 def make_key(merchant_id: str, subsidiary_id: int | None) -> str:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import copy
+import tempfile
 from collections.abc import Generator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -255,8 +257,16 @@ def many_customers_fixture(n: int, *, timestamps: int = 3, **overrides: Any) -> 
 def cli_connection_args(
     server: Any, merchant: str = "acme", *, subsidiary: str = "2", credentials: dict[str, str] | None = None
 ) -> list[str]:
-    """`resolve-sync connections add …` for a TBA connection to the sandbox, as an operator types it."""
+    """`resolve-sync connections add …` for a TBA connection to the sandbox, as an operator types it: the
+    secrets in files readable only by their owner (`--consumer-secret-file …`), never on the command line."""
     secrets = credentials or TBA
+    folder = Path(tempfile.mkdtemp(prefix=f"ns-secrets-{merchant}-"))
+    args = []
+    for name, value in secrets.items():
+        path = folder / name
+        path.touch(mode=0o600)
+        path.write_text(value + "\n")
+        args += [f"--{name.replace('_', '-')}-file", str(path)]
     return [
         "connections",
         "add",
@@ -269,5 +279,5 @@ def cli_connection_args(
         server.base_url,
         "--timezone",
         server.fixture.timezone,
-        *[arg for name, value in secrets.items() for arg in (f"--{name.replace('_', '-')}", value)],
+        *args,
     ]

@@ -6,10 +6,16 @@ import dataclasses
 
 import click
 
+from resolve_sync import validation
 from resolve_sync.cli.output import emit, json_option, subsidiary_option
+from resolve_sync.kinds import Resolution
 from resolve_sync.store.connections import pick_connection
 from resolve_sync.store.database import store_engine
-from resolve_sync.store.duplicate_resolutions import InvalidResolution, list_resolutions, record_resolution
+from resolve_sync.store.duplicate_resolutions import (
+    forget_resolution,
+    list_resolutions,
+    record_resolution,
+)
 from resolve_sync.store.run_history import drift_entries
 from resolve_sync.sync.duplicates import duplicate_pairs
 
@@ -51,11 +57,8 @@ def list_duplicates(merchant: str, subsidiary: str | None, as_json: bool) -> Non
                 click.echo(f"  {r.left_key} {r.right_key}: {r.resolution} by {r.resolved_by}")
 
 
-def _resolve(merchant: str, left: str, right: str, resolution: str) -> None:
-    try:
-        pair = record_resolution(store_engine(), merchant, left, right, resolution)
-    except InvalidResolution as error:
-        raise click.BadParameter(str(error)) from None
+def _resolve(merchant: str, left: str, right: str, resolution: Resolution) -> None:
+    pair = record_resolution(store_engine(), merchant, left, right, resolution)
     click.echo(f"{merchant}: {pair[0]} and {pair[1]} marked {resolution}; the next sync applies it")
 
 
@@ -64,8 +67,10 @@ def _resolve(merchant: str, left: str, right: str, resolution: str) -> None:
 @click.argument("netsuite_key")
 @click.argument("resolve_key")
 def link(merchant: str, netsuite_key: str, resolve_key: str) -> None:
-    """NETSUITE_KEY (netsuite:<id>) is the existing Resolve customer RESOLVE_KEY (resolve:<id>): link them."""
-    _resolve(merchant, netsuite_key, resolve_key, "linked")
+    """NETSUITE_KEY (netsuite:<id>) is the existing Resolve customer RESOLVE_KEY (resolve:<id>): link them.
+
+    The Resolve customer must be MERCHANT's and not stand for another NetSuite customer already."""
+    _resolve(merchant, netsuite_key, resolve_key, Resolution.LINKED)
 
 
 @duplicates.command()
@@ -74,7 +79,27 @@ def link(merchant: str, netsuite_key: str, resolve_key: str) -> None:
 @click.argument("right")
 def distinct(merchant: str, left: str, right: str) -> None:
     """LEFT and RIGHT are different customers: sync both."""
-    _resolve(merchant, left, right, "distinct")
+    _resolve(merchant, left, right, Resolution.DISTINCT)
+
+
+@duplicates.command()
+@click.argument("merchant")
+@click.argument("netsuite_key")
+@click.argument("resolve_key")
+def unlink(merchant: str, netsuite_key: str, resolve_key: str) -> None:
+    """Undo `link`: the next run's duplicate check judges the pair again (records synced stay)."""
+    forget_resolution(store_engine(), merchant, netsuite_key, resolve_key, resolution=Resolution.LINKED)
+    click.echo(f"{merchant}: link of {netsuite_key} and {resolve_key} removed")
+
+
+@duplicates.command()
+@click.argument("merchant")
+@click.argument("left")
+@click.argument("right")
+def forget(merchant: str, left: str, right: str) -> None:
+    """Remove any resolution (linked or distinct) of LEFT and RIGHT; the next run judges them again."""
+    was = forget_resolution(store_engine(), merchant, left, right)
+    click.echo(f"{merchant}: resolution of {left} and {right} ({was}) removed")
 
 
 @click.group()
@@ -88,6 +113,7 @@ def drift() -> None:
 @json_option
 def list_drift(merchant: str, show_all: bool, as_json: bool) -> None:
     """Open drift: which financed invoice, what NetSuite changed, and when it was seen."""
+    validation.merchant_id(merchant)
     rows = [
         dataclasses.asdict(entry)
         for entry in drift_entries(store_engine(), merchant, include_reviewed=show_all)

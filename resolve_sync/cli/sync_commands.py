@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import signal
+import sys
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import click
@@ -15,8 +19,9 @@ from resolve_sync.names import CODE_LOCATION, PARTITION_TAG, SYNC_JOB
 from resolve_sync.store import run_history
 from resolve_sync.store.connections import list_connections, pick_connection
 from resolve_sync.store.database import store_engine
+from resolve_sync.sync.cancellation import Cancellation, RunCancelled
 from resolve_sync.sync.clients import client_for
-from resolve_sync.sync.steps import COUNT_NAMES, run_sync
+from resolve_sync.sync.steps import COUNT_NAMES, attempt_client, run_sync
 
 WEBSERVER_ENV = "DAGSTER_WEBSERVER_URL"
 LAUNCH = """
@@ -82,6 +87,20 @@ def failure_reason(run_id: str) -> str:
     return run_history.failure_of_dagster_run(store_engine(), run_id) or "see the run in the Dagster UI"
 
 
+@contextlib.contextmanager
+def stop_on_signals(cancel: Cancellation) -> Iterator[None]:
+    """SIGINT and SIGTERM ask the local run to stop at its next safe point instead of raising wherever the
+    main thread happens to be; the previous handlers come back afterwards."""
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    for sig in previous:
+        signal.signal(sig, lambda signum, _frame: cancel.request_for_signal(signum))
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
 @click.command()
 @click.argument("merchant")
 @subsidiary_option
@@ -111,9 +130,20 @@ def sync(
     connection = pick_connection(engine, merchant, subsidiary)
     day = as_of.date() if as_of else dt.datetime.now(dt.UTC).date()
     if local:
+        cancel = Cancellation()
         try:
-            with client_for(connection, engine) as client:
-                report = run_sync(client, engine, connection, as_of=day, full_refresh=full_refresh)
+            with (
+                stop_on_signals(cancel),
+                attempt_client(
+                    lambda: client_for(connection, engine), engine, connection, as_of=day
+                ) as client,
+            ):
+                report = run_sync(
+                    client, engine, connection, as_of=day, full_refresh=full_refresh, cancel=cancel
+                )
+        except RunCancelled as cancelled:  # stopped at a safe point and recorded; the shell's exit code
+            click.echo(f"Error: {cancelled}", err=True)
+            sys.exit(cancelled.exit_code)
         except Exception as error:  # every failure is reported with its message, and a non-zero exit
             raise click.ClickException(str(error)) from None
         click.echo(

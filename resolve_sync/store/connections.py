@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from resolve_sync import validation
 from resolve_sync.connection_keys import make_key, validate_merchant_id, validate_subsidiary_id
 from resolve_sync.errors import ConfigurationError
 from resolve_sync.kinds import AuthKind
@@ -80,8 +81,12 @@ def add_connection(
     concurrency_limit: int | None = None,
     enabled: bool = True,
 ) -> Connection:
+    """Every value is checked (resolve_sync.validation) before anything is stored."""
     validate_merchant_id(merchant_id)
     subsidiary = validate_subsidiary_id(subsidiary_id)
+    netsuite_account_id = validation.netsuite_account_id(netsuite_account_id)
+    base_url = validation.base_url(base_url) if base_url is not None else None
+    account_timezone = validation.time_zone(account_timezone)
     if auth_kind not in AUTH_KINDS:
         raise ConnectionSettingsError(
             f"Merchant {merchant_id!r}: auth kind {auth_kind!r} is not one of {AUTH_KINDS}."
@@ -90,7 +95,7 @@ def add_connection(
     if missing:
         raise ConnectionSettingsError(
             f"Merchant {merchant_id!r}: {auth_kind} credentials need {', '.join(missing)}; "
-            "pass them as flags, environment variables or at the prompt."
+            "give them at the prompt, in files (--…-file) or as environment variables (--…-env)."
         )
     key = make_key(merchant_id, subsidiary)
     with Session(engine) as session, session.begin():
@@ -168,6 +173,9 @@ def update_connection(engine: Engine, partition_key: str, **changes: Any) -> Con
             raise ConnectionSettingsError(
                 f"No connection {partition_key!r}; `resolve-sync connections list` shows them."
             )
+        for name, check in CHECKED_CHANGES.items():
+            if changes.get(name) is not None:
+                changes[name] = check(changes[name])
         if "subsidiary_id" in changes:
             changes["subsidiary_id"] = validate_subsidiary_id(changes["subsidiary_id"])
             new_key = make_key(row.merchant_id, changes["subsidiary_id"])
@@ -180,6 +188,9 @@ def update_connection(engine: Engine, partition_key: str, **changes: Any) -> Con
             setattr(row, name, value)
         session.flush()
         return _to_connection(row)
+
+
+CHECKED_CHANGES = {"base_url": validation.base_url, "account_timezone": validation.time_zone}
 
 
 def remove_connection(engine: Engine, partition_key: str) -> None:

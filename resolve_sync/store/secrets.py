@@ -1,9 +1,13 @@
 """Connection credentials at rest: Fernet-encrypted, keys rotatable, never shown.
 
-`RESOLVE_SYNC_SECRET_KEY` holds one or more Fernet keys separated by commas, newest first: the first
-encrypts, all of them decrypt, so a new key can be put in front and `resolve-sync secrets rotate`
-re-encrypts every connection before the old key is dropped. Without the variable (local mode) a key is
-generated into the state folder with mode 0600.
+`RESOLVE_SYNC_SECRET_KEY` (or the file named by `RESOLVE_SYNC_SECRET_KEY_FILE`) holds one or more Fernet
+keys separated by commas, newest first: the first encrypts, all of them decrypt, so a new key can be put in
+front and `resolve-sync secrets rotate` re-encrypts every connection before the old key is dropped.
+
+Only the embedded local store (the SQLite file in the state folder) gets a key generated for it, into the
+same state folder with mode 0600, so store and key always travel together. With a configured database
+(`RESOLVE_SYNC_DATABASE_URL`) a missing key is an error that says how to make one: a key generated into
+whatever directory a command happened to run from would encrypt credentials nobody else can read.
 
 A credential value may also be a reference to an environment variable (`{"env": "NAME"}`), resolved only
 when a client is built, for deployments that keep secrets in their platform's secret store.
@@ -57,25 +61,42 @@ class Credentials(Mapping[str, str]):
 
 
 class SecretBox:
-    """Encrypts and decrypts credential mappings with the configured keys."""
+    """Encrypts and decrypts credential mappings with the configured keys; `source` names where the keys
+    came from (the variable or the file), so an error says what to fix."""
 
-    def __init__(self, keys: Sequence[bytes]) -> None:
+    def __init__(self, keys: Sequence[bytes], *, source: str = "the configured keys") -> None:
+        self.source = source
         if not keys:
-            raise SecretKeyError("no secret key configured")
+            raise SecretKeyError(f"No secret key in {source}. {HOW_TO_MAKE_A_KEY}")
         try:
             self._fernet = MultiFernet([Fernet(key) for key in keys])
         except ValueError as exc:
             raise SecretKeyError(
-                f"{settings.SECRET_KEY_ENV} must be comma-separated Fernet keys "
-                "(generate one with `resolve-sync secrets generate-key`)"
+                f"{source} must hold comma-separated Fernet keys, newest first. {HOW_TO_MAKE_A_KEY}"
             ) from exc
 
     @classmethod
     def from_environment(cls) -> SecretBox:
         raw = os.environ.get(settings.SECRET_KEY_ENV)
         if raw:
-            return cls([key.strip().encode() for key in raw.split(",") if key.strip()])
-        return cls([_local_key(settings.state_dir() / LOCAL_KEY_FILE)])
+            return cls(_split(raw), source=f"the variable {settings.SECRET_KEY_ENV}")
+        key_file = os.environ.get(settings.SECRET_KEY_FILE_ENV)
+        if key_file:
+            path = Path(key_file)
+            try:
+                return cls(_split(path.read_text()), source=f"the key file {path}")
+            except OSError as error:
+                raise SecretKeyError(
+                    f"The key file {path} ({settings.SECRET_KEY_FILE_ENV}) cannot be read: "
+                    f"{error.strerror or type(error).__name__}."
+                ) from None
+        if not settings.uses_default_database():
+            raise SecretKeyError(
+                f"{settings.SECRET_KEY_ENV} is not set, and a configured database "
+                f"({settings.DATABASE_URL_ENV}) needs its key given explicitly. {HOW_TO_MAKE_A_KEY}"
+            )
+        path = settings.state_dir() / LOCAL_KEY_FILE
+        return cls([_local_key(path)], source=f"the local key file {path}")
 
     def encrypt(self, values: Mapping[str, Any]) -> str:
         return self._fernet.encrypt(json.dumps(dict(values), sort_keys=True).encode()).decode()
@@ -86,8 +107,8 @@ class SecretBox:
             return json.loads(self._fernet.decrypt(token.encode()))
         except InvalidToken:
             raise SecretKeyError(
-                f"The credentials of {owner} cannot be decrypted with the keys in {settings.SECRET_KEY_ENV}; "
-                "put the key they were stored with back in the list (newest first), or re-add the connection."
+                f"The credentials of {owner} cannot be decrypted with {self.source}; put the key they were "
+                "stored with back in the list (newest first), or remove and re-add the connection."
             ) from None
 
     def rotate(self, token: str) -> str:
@@ -110,6 +131,16 @@ def resolve_references(stored: Mapping[str, Any], *, owner: str) -> Credentials:
         else:
             values[name] = str(value)
     return Credentials(values)
+
+
+HOW_TO_MAKE_A_KEY = (
+    f"Make one with `resolve-sync secrets generate-key` and set {settings.SECRET_KEY_ENV} to it "
+    f"(or {settings.SECRET_KEY_FILE_ENV} to a file holding it) wherever resolve-sync and Dagster run."
+)
+
+
+def _split(raw: str) -> list[bytes]:
+    return [key.strip().encode() for key in raw.split(",") if key.strip()]
 
 
 def generate_key() -> str:

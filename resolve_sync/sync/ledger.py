@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Engine, func, insert, select, update
@@ -20,6 +20,7 @@ from resolve_sync.store import run_leases
 from resolve_sync.store.connections import Connection
 from resolve_sync.store.database import upsert_insert
 from resolve_sync.store.models import SyncCursor, SyncRun, utcnow
+from resolve_sync.sync.cancellation import Cancellation, RunCancelled
 from resolve_sync.sync.errors import RunAlreadyActive
 from resolve_sync.sync.scope import invoice_window_start, run_mode
 
@@ -40,6 +41,8 @@ class RunContext:
     # a later run (this one, or one that stopped before writing) is planned again (R15).
     since_run_id: int = 0
     holder: str = ""  # who holds the connection's run lease for this run (R13)
+    # A stop request (Ctrl-C, SIGTERM) looked at in every write's transaction (`fence`) and before requests.
+    cancel: Cancellation | None = field(default=None, compare=False, repr=False)
 
     @property
     def invoice_window_start(self) -> dt.date:
@@ -161,7 +164,10 @@ def load_run(engine: Engine, connection: Connection, run_id: int, *, holder: str
 
 
 def fence(db: Any, ctx: RunContext) -> None:
-    """In a write's own transaction: this run still holds its connection (R13)."""
+    """In a write's own transaction: this run has not been asked to stop, and still holds its connection
+    (R13). Either failing raises inside the transaction, so the batch rolls back whole."""
+    if ctx.cancel is not None:
+        ctx.cancel.check(ctx.connection.merchant_id)
     run_leases.fence(db, ctx.connection.id, ctx.run_id)
 
 
@@ -268,9 +274,11 @@ def reject_run(
     error: BaseException,
     dagster_run_id: str | None = None,
 ) -> int:
-    """A run refused before it started (R2, R11, authentication, NetSuite unreachable): kept in the
-    history so `status` and Dagster tell the same story."""
+    """A run refused before it started (R2, R11, authentication, NetSuite unreachable, credentials that
+    cannot be decrypted, another run holding the connection, a stop request): kept in the history with its
+    reason so `status` and Dagster tell the same story. Returns the run's id."""
     now = utcnow()
+    status = RunStatus.CANCELLED if isinstance(error, RunCancelled) else RunStatus.FAILED
     with engine.begin() as db:
         return db.execute(
             insert(SyncRun).values(
@@ -280,7 +288,7 @@ def reject_run(
                 mode=RunMode.REJECTED,
                 as_of=as_of,
                 filter_field_id=connection.filter_field_id,
-                status=RunStatus.FAILED,
+                status=status,
                 started_at=now,
                 finished_at=now,
                 counts={},

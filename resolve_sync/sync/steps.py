@@ -4,7 +4,9 @@ stage invoices, write Resolve records. The Dagster assets call one step each; `r
 through the run ledger, so a step in another process adds to the same run.
 
 Failure semantics live here and only here: a step that fails marks the run failed with its reason; a
-database that goes away mid-step becomes `StoreUnavailable`; a run refused before it starts is recorded.
+database that goes away mid-step becomes `StoreUnavailable`; a run asked to stop (`Cancellation`) stops
+at a safe point and is recorded `cancelled`; every attempt refused before it starts, including one whose
+client cannot even be built (`attempt_client`), is recorded with its reason.
 """
 
 from __future__ import annotations
@@ -12,20 +14,22 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 from collections import Counter
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 
+from resolve_sync import validation
 from resolve_sync.errors import ResolveSyncError
-from resolve_sync.kinds import Outcome, RecordKind, RunMode
+from resolve_sync.kinds import Outcome, RecordKind, RunMode, RunStatus
 from resolve_sync.netsuite.client import NetSuiteClient
 from resolve_sync.store import run_history, run_leases
 from resolve_sync.store.connections import Connection
 from resolve_sync.sync import ledger
 from resolve_sync.sync.apply import apply_run
+from resolve_sync.sync.cancellation import Cancellation, RunCancelled
 from resolve_sync.sync.duplicates import DuplicatePair, duplicate_pairs, duplicates_error
 from resolve_sync.sync.errors import StoreUnavailable
 from resolve_sync.sync.extract import extract_customers, extract_invoices
@@ -92,13 +96,18 @@ def begin(
     as_of: dt.date,
     full_refresh: bool = False,
     dagster_run_id: str | None = None,
+    cancel: Cancellation | None = None,
 ) -> RunContext:
-    """R2 and R11 first: a wrong subsidiary or filter field fails before a record is written; then the
-    connection's run lease (R13). A refusal is kept in the run history with its reason and raised."""
+    """The connection's stored values, then R2 and R11: a wrong subsidiary or filter field fails before a
+    record is written; then the connection's run lease (R13). A refusal, whatever its cause, is kept in the
+    run history with its reason and raised."""
     try:
+        check_connection(connection)
+        _check(cancel, connection)
         subsidiary_id = resolve_subsidiary(client, connection)
         validate_filter_field(client, connection)
-        return ledger.start_run(
+        _check(cancel, connection)
+        run = ledger.start_run(
             engine,
             connection,
             as_of=as_of,
@@ -107,10 +116,73 @@ def begin(
             dagster_run_id=dagster_run_id,
             holder=_holder(dagster_run_id),
         )
-    except ResolveSyncError as refused:
-        with contextlib.suppress(DBAPIError):
-            ledger.reject_run(engine, connection, as_of=as_of, error=refused, dagster_run_id=dagster_run_id)
+    except KeyboardInterrupt:
+        _reject(engine, connection, as_of, RunCancelled("cancelled by KeyboardInterrupt"), dagster_run_id)
         raise
+    except Exception as refused:
+        _reject(engine, connection, as_of, refused, dagster_run_id)
+        raise
+    return replace(run, cancel=cancel) if cancel is not None else run
+
+
+def check_connection(connection: Connection) -> None:
+    """A stored row's values pass the same validators as the CLI's, before any request is sent: a row
+    written before they existed (or by hand) cannot point signed requests at another host."""
+    validation.merchant_id(connection.merchant_id)
+    validation.netsuite_account_id(connection.netsuite_account_id)
+    if connection.base_url is not None:
+        validation.base_url(connection.base_url)
+    validation.time_zone(connection.account_timezone)
+
+
+@contextlib.contextmanager
+def attempt_client(
+    make_client: Callable[[], NetSuiteClient],
+    engine: Engine,
+    connection: Connection,
+    *,
+    as_of: dt.date,
+    dagster_run_id: str | None = None,
+) -> Iterator[NetSuiteClient]:
+    """The NetSuite client for one sync attempt. Building it decrypts the credentials and resolves their
+    environment variables; when that fails (a wrong key, a variable not set, a stored value of the wrong
+    shape) the attempt is recorded as refused, like one NetSuite refused, and the error raised."""
+    try:
+        check_connection(connection)
+        client = make_client()
+    except Exception as refused:
+        _reject(engine, connection, as_of, refused, dagster_run_id)
+        raise
+    with client:
+        yield client
+
+
+def _reject(
+    engine: Engine, connection: Connection, as_of: dt.date, error: BaseException, dagster_run_id: str | None
+) -> None:
+    if isinstance(error, DBAPIError):
+        return  # the store itself failed: there is nowhere to record it, and the error says so
+    with contextlib.suppress(Exception):
+        ledger.reject_run(engine, connection, as_of=as_of, error=error, dagster_run_id=dagster_run_id)
+
+
+def _check(cancel: Cancellation | None, connection: Connection) -> None:
+    if cancel is not None:
+        cancel.check(connection.merchant_id)
+
+
+def stop_requests_when_cancelled(client: NetSuiteClient, cancel: Cancellation, merchant_id: str) -> None:
+    """Before each NetSuite request, look at the stop flag: a scan then stops between pages, in whichever
+    thread it runs, and the error reaches the step like any failed request (it is never retried)."""
+
+    def refuse_when_cancelled(_request: Any) -> None:
+        cancel.check(merchant_id)
+
+    # NetSuiteClient has no public hook for this yet; its httpx client's request hooks are the one place
+    # every request passes (the read-only guard sits there too).
+    http = client._http  # noqa: SLF001
+    hooks = http.event_hooks
+    http.event_hooks = {**hooks, "request": [*hooks.get("request", []), refuse_when_cancelled]}
 
 
 def continue_or_begin(
@@ -172,10 +244,20 @@ def run_sync(
     as_of: dt.date,
     full_refresh: bool = False,
     dagster_run_id: str | None = None,
+    cancel: Cancellation | None = None,
 ) -> RunReport:
-    """One whole sync of one connection, in the order the assets run it."""
+    """One whole sync of one connection, in the order the assets run it. With `cancel`, a stop request
+    ends it at the next safe point (between requests, inside a batch's transaction, between steps)."""
+    if cancel is not None:
+        stop_requests_when_cancelled(client, cancel, connection.merchant_id)
     run = begin(
-        client, engine, connection, as_of=as_of, full_refresh=full_refresh, dagster_run_id=dagster_run_id
+        client,
+        engine,
+        connection,
+        as_of=as_of,
+        full_refresh=full_refresh,
+        dagster_run_id=dagster_run_id,
+        cancel=cancel,
     )
     customers = stage_customers(client, engine, run)
     if customers.blocked:
@@ -213,9 +295,15 @@ def _step(engine: Engine, run: RunContext, client: NetSuiteClient | None = None)
     counts: Counter[str] = Counter()
     try:
         with run_leases.Heartbeat(engine, run.connection.id, run.run_id, run.holder):
+            _check(run.cancel, run.connection)
             yield counts
     except DBAPIError as error:
         raise _store_unavailable(engine, run, error) from None
+    except (RunCancelled, KeyboardInterrupt) as stop:
+        reason = stop if isinstance(stop, RunCancelled) else RunCancelled("cancelled by KeyboardInterrupt")
+        with contextlib.suppress(Exception):
+            ledger.fail_run(engine, run.run_id, reason, status=RunStatus.CANCELLED)
+        raise
     except BaseException as error:
         with contextlib.suppress(Exception):
             ledger.fail_run(engine, run.run_id, error)

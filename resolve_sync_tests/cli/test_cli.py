@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from resolve_sync.cli import cli
-from resolve_sync_tests.sandbox_helpers import ACCOUNT_ID, TBA, cli_connection_args
+from resolve_sync_tests.sandbox_helpers import TBA, cli_connection_args
 from resolve_sync_tests.sync_helpers import FILTER, sync_fixture
 
 pytestmark = pytest.mark.sandbox_fixture(sync_fixture())
@@ -93,27 +93,6 @@ def test_duplicates_are_listed_and_resolved_from_the_cli(acme, sandbox_server) -
     assert "no unresolved duplicates" in run("duplicates", "list", "acme")
     run("sync", "acme", "--local")
     assert "no open drift" in run("drift", "list", "acme")
-
-
-def test_a_connection_with_missing_credentials_is_refused_before_anything_is_stored(sandbox_server) -> None:
-    output = run(
-        "connections",
-        "add",
-        "acme",
-        "--account",
-        ACCOUNT_ID,
-        "--subsidiary",
-        "2",
-        "--auth",
-        "oauth2_m2m",
-        "--client-id",
-        "c",
-        "--certificate-id",
-        "k",
-        ok=False,
-    )
-    assert "--private-key-file is required" in output
-    assert "(none)" in run("connections", "list")
 
 
 def test_secrets_rotate_keeps_every_connection_usable(acme, monkeypatch) -> None:

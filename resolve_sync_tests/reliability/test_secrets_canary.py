@@ -17,6 +17,7 @@ from resolve_sync.defs.partitions import run_tags
 from resolve_sync.defs.resources import StoreResource
 from resolve_sync.sandbox.fixture import parse_fixture
 from resolve_sync.sandbox.server import SandboxServer
+from resolve_sync.store.secrets import generate_key
 from resolve_sync_tests.sandbox_helpers import admin, cli_connection_args
 from resolve_sync_tests.sync_helpers import AS_OF, sync_fixture
 
@@ -36,6 +37,7 @@ def _texts_in(folder: Path) -> str:
 def test_the_canary_never_leaks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     store_url = f"sqlite:///{tmp_path / 'store.db'}"
     monkeypatch.setenv("RESOLVE_SYNC_DATABASE_URL", store_url)
+    monkeypatch.setenv("RESOLVE_SYNC_SECRET_KEY", generate_key())  # a configured database needs its key
     raw = sync_fixture(credentials={"tba": [CREDENTIALS], "oauth2_m2m": []})
     outputs: list[str] = []
     runner = CliRunner()

@@ -87,11 +87,14 @@ def test_key_rotation_keeps_every_connection(store: Engine) -> None:
     assert dict(get_connection(store, "acme|3").credentials(SecretBox([new]))) == TBA
 
 
-def test_wrong_key_names_the_merchant_and_the_fix(store: Engine) -> None:
+def test_wrong_key_names_the_merchant_the_key_source_and_the_fix(
+    store: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
     _add(store, SecretBox([generate_key().encode()]))
+    monkeypatch.setenv("RESOLVE_SYNC_SECRET_KEY", generate_key())
     with pytest.raises(SecretKeyError) as raised:
-        get_connection(store, "acme|3").credentials(SecretBox([generate_key().encode()]))
-    assert "acme" in str(raised.value) and "RESOLVE_SYNC_SECRET_KEY" in str(raised.value)
+        get_connection(store, "acme|3").credentials(SecretBox.from_environment())
+    assert "acme" in str(raised.value) and "the variable RESOLVE_SYNC_SECRET_KEY" in str(raised.value)
 
 
 def test_environment_references_resolve_at_use(store: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
