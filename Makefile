@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 PYTHON ?= python3
 
-.PHONY: install test lint format demo dev bench bench-quick image
+.PHONY: install test lint format demo dev bench bench-quick soak image
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -43,3 +43,9 @@ bench-quick: $(STAMP)
 IMAGE ?= resolve-sync:$(shell git rev-parse --short HEAD)
 image:
 	docker build -f deploy/Dockerfile -t $(IMAGE) .
+
+# The state machine against the reference model, long: >= 10,000 steps on SQLite and on PostgreSQL, ending
+# with `soak: steps N, runs R, kills K, faults F, mismatches 0` per database.
+SOAK_STEPS ?= 10000
+soak: $(STAMP)
+	RESOLVE_SYNC_SOAK_STEPS=$(SOAK_STEPS) $(PY) -m pytest resolve_sync_tests/sync/test_stateful.py -k reference_model -q -x -s -p no:cacheprovider
