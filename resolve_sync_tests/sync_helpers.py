@@ -18,7 +18,7 @@ AS_OF = dt.date(2026, 11, 26)
 FILTER = "custentity_sync_to_resolve"
 
 
-def _customer(
+def customer_record(
     cid: int,
     name: str,
     email: str | None,
@@ -42,7 +42,7 @@ def _customer(
     }
 
 
-def _invoice(
+def invoice_record(
     iid: int,
     entity: int,
     trandate: str,
@@ -75,26 +75,26 @@ def sync_fixture(**overrides: Any) -> dict[str, Any]:
     raw = fixture_dict(
         custom_fields=fields,
         customers=[
-            _customer(10, "Acme Inc", "ap@acme.test", vip=True),
-            _customer(11, "Acme West", "west@acme.test", parent=10),
-            _customer(12, "Acme West Coast", "coast@acme.test", parent=11),
-            _customer(13, "Acme West Coast Retail", "retail@acme.test", parent=12),
-            _customer(20, "Globex LLC", "ap@globex.test", inactive=True),
-            _customer(30, "Initech", "ap@initech.test", checked=False, vip=True),
-            _customer(31, "Initech Labs", "labs@initech.test", parent=30),
-            _customer(40, "Maple Ltd", "ap@maple.test", subsidiary=3),
-            _customer(50, "Hooli", "ap@hooli.test", subsidiary=3),
+            customer_record(10, "Acme Inc", "ap@acme.test", vip=True),
+            customer_record(11, "Acme West", "west@acme.test", parent=10),
+            customer_record(12, "Acme West Coast", "coast@acme.test", parent=11),
+            customer_record(13, "Acme West Coast Retail", "retail@acme.test", parent=12),
+            customer_record(20, "Globex LLC", "ap@globex.test", inactive=True),
+            customer_record(30, "Initech", "ap@initech.test", checked=False, vip=True),
+            customer_record(31, "Initech Labs", "labs@initech.test", parent=30),
+            customer_record(40, "Maple Ltd", "ap@maple.test", subsidiary=3),
+            customer_record(50, "Hooli", "ap@hooli.test", subsidiary=3),
         ],
         customer_subsidiaries=[{"entity": 40, "subsidiary": 2, "isprimarysub": False}],
         invoices=[
-            _invoice(100, 10, "2026-02-01", total=1500, unpaid=1234.56),
-            _invoice(101, 13, "2026-03-01"),
-            _invoice(102, 20, "2026-04-01"),
-            _invoice(103, 31, "2026-05-01"),
-            _invoice(104, 30, "2026-05-02"),
-            _invoice(105, 10, "2025-01-01"),
-            _invoice(106, 40, "2026-06-01"),
-            _invoice(107, 50, "2026-06-02", subsidiary=3),
+            invoice_record(100, 10, "2026-02-01", total=1500, unpaid=1234.56),
+            invoice_record(101, 13, "2026-03-01"),
+            invoice_record(102, 20, "2026-04-01"),
+            invoice_record(103, 31, "2026-05-01"),
+            invoice_record(104, 30, "2026-05-02"),
+            invoice_record(105, 10, "2025-01-01"),
+            invoice_record(106, 40, "2026-06-01"),
+            invoice_record(107, 50, "2026-06-02", subsidiary=3),
         ],
     )
     raw.update(overrides)

@@ -69,17 +69,10 @@ def start_run(
     with engine.begin() as db:
         run_id = db.execute(
             insert(SyncRun).values(
-                connection_id=connection.id,
-                merchant_id=connection.merchant_id,
-                dagster_run_id=dagster_run_id,
+                **_new_run(connection, as_of, dagster_run_id),
                 mode=RunMode.FULL,
-                as_of=as_of,
-                filter_field_id=connection.filter_field_id,
                 status=RunStatus.RUNNING,
-                started_at=utcnow(),
-                counts={},
                 subsidiary_id=subsidiary_id,
-                pending_cursors={},
             )
         ).inserted_primary_key[0]
         holder = holder or run_leases.process_holder()
@@ -282,20 +275,26 @@ def reject_run(
     with engine.begin() as db:
         return db.execute(
             insert(SyncRun).values(
-                connection_id=connection.id,
-                merchant_id=connection.merchant_id,
-                dagster_run_id=dagster_run_id,
+                **_new_run(connection, as_of, dagster_run_id),
                 mode=RunMode.REJECTED,
-                as_of=as_of,
-                filter_field_id=connection.filter_field_id,
                 status=status,
-                started_at=now,
                 finished_at=now,
-                counts={},
                 error=describe(error),
-                pending_cursors={},
             )
         ).inserted_primary_key[0]
+
+
+def _new_run(connection: Connection, as_of: dt.date, dagster_run_id: str | None) -> dict[str, Any]:
+    return {
+        "connection_id": connection.id,
+        "merchant_id": connection.merchant_id,
+        "dagster_run_id": dagster_run_id,
+        "as_of": as_of,
+        "filter_field_id": connection.filter_field_id,
+        "started_at": utcnow(),
+        "counts": {},
+        "pending_cursors": {},
+    }
 
 
 def describe(error: BaseException) -> str:

@@ -13,9 +13,9 @@ from resolve_sync_tests.sandbox_helpers import admin
 from resolve_sync_tests.sync_helpers import (
     AS_OF,
     FILTER,
-    _invoice,
     connect,
     customers,
+    invoice_record,
     invoices,
     orm_rows,
     sync,
@@ -98,7 +98,7 @@ def test_bad_netsuite_data_gets_a_reason_per_record_and_the_rest_syncs(store) ->
     raw = sync_fixture()
     raw["customers"] += [{**c, "subsidiary": 2, "custom": {FILTER: True}} for c, _ in BAD.values()]
     for number, (patch, _) in enumerate(BAD_INVOICES.values()):
-        raw["invoices"].append({**_invoice(900 + number, 10, "2026-07-01"), **patch})
+        raw["invoices"].append({**invoice_record(900 + number, 10, "2026-07-01"), **patch})
     with SandboxServer(parse_fixture(raw)) as server:
         report = sync(store, server, connect(store, server))
     outcomes = {(r.record_kind, r.netsuite_id): r for r in orm_rows(store, select(SyncRecordOutcome))}
@@ -170,7 +170,7 @@ def test_a_parent_cycle_holds_the_invoices_back_instead_of_guessing(store) -> No
             "custom": {FILTER: True},
         },
     ]
-    raw["invoices"].append(_invoice(800, 80, "2026-07-01"))
+    raw["invoices"].append(invoice_record(800, 80, "2026-07-01"))
     with SandboxServer(parse_fixture(raw)) as server:
         report = sync(store, server, connect(store, server))
     assert "800" not in invoices(store) and report["held_back"] == 1

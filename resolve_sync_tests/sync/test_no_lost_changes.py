@@ -18,6 +18,7 @@ from resolve_sync_tests.sync_helpers import (
     FILTER,
     connect,
     customers,
+    invoice_record,
     invoices,
     orm_rows,
     set_filter,
@@ -125,19 +126,7 @@ def test_a_poison_invoice_is_invalid_with_its_reason_and_the_rest_syncs(
     _edit(
         sandbox_server,
         "invoices",
-        {
-            "id": 100,
-            "tranid": "INV100",
-            "trandate": "2026-02-01",
-            "duedate": "2026-03-03",
-            "entity": 10,
-            "subsidiary": 2,
-            "status": "A",
-            "currency": "USD",
-            "foreigntotal": 1500,
-            "foreignamountunpaid": 1500,
-            **change,
-        },
+        {**invoice_record(100, 10, "2026-02-01", total=1500), **change},
     )
     report = sync(store, sandbox_server, connect(store, sandbox_server))
     assert "100" not in invoices(store)
@@ -202,18 +191,7 @@ def test_r10_a_blocked_run_under_another_filter_does_not_leave_stale_boxes_behin
     _edit(
         sandbox_server,
         "invoices",
-        {
-            "id": 108,
-            "tranid": "INV108",
-            "trandate": "2026-10-01",
-            "duedate": "2026-10-31",
-            "entity": 10,
-            "subsidiary": 2,
-            "status": "A",
-            "currency": "USD",
-            "foreigntotal": 10,
-            "foreignamountunpaid": 10,
-        },
+        invoice_record(108, 10, "2026-10-01", total=10),
     )
     sync(store, sandbox_server, connection)
     assert "108" in invoices(store)
