@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from resolve_sync.cli import connect_commands
 from resolve_sync.cli.output import emit, json_option, subsidiary_option
 from resolve_sync.kinds import AuthKind
 from resolve_sync.names import REQUIRED_CREDENTIALS
@@ -214,3 +215,6 @@ def remove(merchant: str, subsidiary: str | None) -> None:
     key = pick_connection(engine, merchant, subsidiary).partition_key
     remove_connection(engine, key)
     click.echo(f"removed {key}")
+
+
+connections.add_command(connect_commands.connect)  # `connections connect`: a user's "Allow access"
