@@ -529,7 +529,7 @@ def error_page(message: str) -> HTMLResponse:
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 PAGE_HEADERS = {
     **NO_STORE,
-    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'",
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'",
     "X-Frame-Options": "DENY",
 }
 

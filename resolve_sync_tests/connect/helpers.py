@@ -109,7 +109,7 @@ def click_in_chromium(url: str, button: str) -> str:
             page.fill("input[name=email]", "admin@merchant.test")
             page.fill("input[name=password]", "correct horse battery staple")
             page.get_by_role("button", name=button).click()
-            page.wait_for_load_state()
+            page.wait_for_url("**/callback?**")  # NetSuite redirected to the command's loopback server
             return page.inner_text("body")
         finally:
             browser.close()
