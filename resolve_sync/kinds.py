@@ -49,8 +49,20 @@ class RunStatus(StrEnum):
 
 
 class AuthKind(StrEnum):
+    TBA = "tba"  # token-based auth: pasted tokens, or a user's "Allow access" (`connections connect`)
+    OAUTH2_M2M = "oauth2_m2m"  # client credentials with a certificate
+    OAUTH2_CODE = "oauth2_code"  # authorization code: a user's "Allow access", tokens that renew
+
+
+class ConnectMethod(StrEnum):
+    """How `connections connect` asks NetSuite for access, and the auth kind the connection then has."""
+
     TBA = "tba"
-    OAUTH2_M2M = "oauth2_m2m"
+    OAUTH2 = "oauth2"
+
+    @property
+    def auth_kind(self) -> AuthKind:
+        return AuthKind.TBA if self is ConnectMethod.TBA else AuthKind.OAUTH2_CODE
 
 
 class Resolution(StrEnum):

@@ -17,6 +17,8 @@ DUPLICATES_CHECK = "no_duplicate_customers"
 HELD_BACK_CHECK = "invoices_held_back"
 DRIFT_CHECK = "financed_invoice_drift"
 FRESHNESS_CHECK = "sync_freshness"
+RECONNECT_CHECK = "netsuite_authorization_valid"
+RECONNECT_JOB = "reconnect_check_job"
 PARTITIONS = "connections"
 
 # Run tags
@@ -29,8 +31,11 @@ PARTITION_TAG = "dagster/partition"
 REQUIRED_CREDENTIALS: dict[AuthKind, tuple[str, ...]] = {
     AuthKind.TBA: ("consumer_key", "consumer_secret", "token_id", "token_secret"),
     AuthKind.OAUTH2_M2M: ("client_id", "certificate_id", "private_key_pem"),
+    # client_id/client_secret are stored as references to the deployment's variables by `connect`.
+    AuthKind.OAUTH2_CODE: ("client_id", "client_secret", "access_token", "refresh_token"),
 }
 OPTIONAL_CREDENTIALS: dict[AuthKind, tuple[str, ...]] = {
     AuthKind.TBA: (),
     AuthKind.OAUTH2_M2M: ("algorithm",),
+    AuthKind.OAUTH2_CODE: ("access_token_expires_at", "refresh_token_expires_at"),
 }

@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from resolve_sync import validation
+from resolve_sync.cli import connect_commands
 from resolve_sync.cli.output import emit, json_option, subsidiary_option
 from resolve_sync.errors import ConfigurationError
 from resolve_sync.kinds import AuthKind
@@ -108,7 +109,11 @@ def secret_options(command: Any) -> Any:
     help="Subsidiary internal id; required when the account has several (a terminal offers the choices).",
 )
 @click.option(
-    "--auth", "auth_kind", type=click.Choice([k.value for k in AuthKind]), default="tba", show_default=True
+    "--auth",
+    "auth_kind",
+    type=click.Choice(
+        [AuthKind.TBA.value, AuthKind.OAUTH2_M2M.value]
+    ),  # oauth2_code comes from `connect`, default="tba", show_default=True
 )
 @click.option("--base-url", default=None, help="Override the REST host (https; http only to the sandbox).")
 @click.option(
@@ -437,3 +442,6 @@ def remove(merchant: str, subsidiary: str | None) -> None:
     key = pick_connection(engine, merchant, subsidiary).partition_key
     remove_connection(engine, key)
     click.echo(f"removed {key}")
+
+
+connections.add_command(connect_commands.connect)  # `connections connect`: a user's "Allow access"

@@ -6,6 +6,7 @@ from resolve_sync.connection_keys import parse_key
 from resolve_sync.defs.assets import netsuite_customers, netsuite_invoices, resolve_records
 from resolve_sync.defs.checks import sync_freshness
 from resolve_sync.defs.partitions import connections_partitions
+from resolve_sync.defs.reconnect_check import netsuite_authorization_valid
 from resolve_sync.names import FRESHNESS_JOB, MERCHANT_TAG, SYNC_JOB
 
 
@@ -22,7 +23,7 @@ sync_job = dg.define_asset_job(
     SYNC_JOB,
     config=sync_config,
     selection=dg.AssetSelection.assets(netsuite_customers, netsuite_invoices, resolve_records)
-    - dg.AssetSelection.checks(sync_freshness),
+    - dg.AssetSelection.checks(sync_freshness, netsuite_authorization_valid),
     description="Sync one connection (partition): extract customers, extract invoices, write Resolve records.",
 )
 

@@ -27,6 +27,7 @@ from starlette.types import Receive, Scope, Send
 
 from resolve_sync.sandbox.account import SandboxAccount
 from resolve_sync.sandbox.auth import ClientCredentialsIssuer, LoginRejected, TokenBasedAuth
+from resolve_sync.sandbox.authorization import AuthorizationServer, authorization_routes
 from resolve_sync.sandbox.faults import FaultPlan, Latency
 from resolve_sync.sandbox.fixture import FixtureError, check_admin_token
 from resolve_sync.sandbox.metadata import customer_schema
@@ -179,6 +180,7 @@ class Sandbox:
         self.oauth2 = ClientCredentialsIssuer(
             fixture.account_id, fixture.credentials["oauth2_m2m"], fixture.oauth2_token_ttl_seconds
         )
+        self.authorization = AuthorizationServer(account, self.tba)  # "Allow access" flows
         self.latency = Latency.from_config(fixture.latency)
         self.faults = FaultPlan.from_config(fixture.faults)
         self.stats = Stats()
@@ -240,7 +242,7 @@ class Sandbox:
             if authorization[:6].lower() == "oauth ":
                 self.tba.verify(request.method, str(request.url), authorization, body)
             elif authorization[:7].lower() == "bearer ":
-                self.oauth2.verify(authorization)
+                self.authorization.verify_bearer(authorization, otherwise=self.oauth2.verify)
             else:
                 raise LoginRejected("no Authorization header")
         except (ValueError, TypeError, OverflowError):
@@ -489,9 +491,7 @@ def build_app(account: SandboxAccount) -> Starlette:
             methods=["GET"],
         ),
         Route("/services/rest/system/v1/governanceLimits", gated(sandbox.governance_limits), methods=["GET"]),
-        Route(
-            "/services/rest/auth/oauth2/v1/token", gated(sandbox.token, authenticate=False), methods=["POST"]
-        ),
+        *authorization_routes(sandbox, gated),  # the token endpoint, consent pages, TBA's three legs
         *admin_routes(sandbox),
     ]
     app = Starlette(routes=routes, exception_handlers={HTTPException: http_error})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
@@ -41,6 +42,10 @@ class Connection:
     enabled: bool
     bookkeeping_account_ids: dict[str, Any]
     credentials_encrypted: str = dataclasses.field(repr=False)
+    # The user's authorization ("Allow access"): when set, only `resolve-sync connections connect` helps.
+    needs_reconnect: bool = False
+    reconnect_reason: str | None = None
+    authorization_expires_at: dt.datetime | None = None  # when the OAuth 2.0 refresh token runs out
 
     def credentials(self, box: SecretBox) -> Credentials:
         """Decrypt and resolve environment references; call only where a client is built."""
@@ -63,6 +68,9 @@ def _to_connection(row: MerchantConnection) -> Connection:
         enabled=row.enabled,
         bookkeeping_account_ids=dict(row.bookkeeping_account_ids or {}),
         credentials_encrypted=row.credentials_encrypted,
+        needs_reconnect=bool(row.needs_reconnect),
+        reconnect_reason=row.reconnect_reason,
+        authorization_expires_at=row.authorization_expires_at,
     )
 
 

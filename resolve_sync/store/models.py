@@ -32,6 +32,8 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -88,7 +90,7 @@ class MerchantConnection(Base):
     __tablename__ = "merchant_connections"
     __table_args__ = (
         UniqueConstraint("partition_key"),
-        CheckConstraint("auth_kind IN ('tba', 'oauth2_m2m')", name="auth_kind"),
+        CheckConstraint("auth_kind IN ('tba', 'oauth2_m2m', 'oauth2_code')", name="auth_kind"),
         CheckConstraint("length(merchant_id) BETWEEN 1 AND 63", name="merchant_id_length"),
     )
 
@@ -105,6 +107,14 @@ class MerchantConnection(Base):
     concurrency_limit: Mapped[int | None] = mapped_column(Integer)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     bookkeeping_account_ids: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # The user's authorization ("Allow access"): flagged when only a new one helps (refresh token expired
+    # or revoked); when it runs out; and the compare-and-set that makes token refresh single-flight.
+    needs_reconnect: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    reconnect_reason: Mapped[str | None] = mapped_column(String(300))
+    authorization_expires_at: Mapped[dt.datetime | None] = mapped_column()
+    credentials_version: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    token_refresh_holder: Mapped[str | None] = mapped_column(String(200))
+    token_refresh_claimed_until: Mapped[dt.datetime | None] = mapped_column()
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

@@ -146,7 +146,8 @@ def test_upserts_with_unstorable_values_are_refused(sandbox_server, record: dict
 def test_invoice_amounts_must_be_finite_numbers(sandbox_server) -> None:
     invoice = {"id": 900, "tranid": "I", "trandate": "2026-01-01", "entity": 10}
     with admin(sandbox_server.base_url) as control:
-        for total in ("inf", "nan", 1e300, "1" * 5000, True):
+        # Any finite double is servable (the sync's own guard judges it); what is not a finite number is refused.
+        for total in ("inf", "nan", "1e400", "1" * 5000, True):
             response = control.post("/_sandbox/records/invoices", json=[{**invoice, "foreigntotal": total}])
             _admin_refused(response, "foreigntotal")
 
