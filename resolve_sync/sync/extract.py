@@ -15,8 +15,15 @@ from sqlalchemy import Engine, and_, case, delete, or_, select
 
 from resolve_sync.kinds import RecordKind
 from resolve_sync.netsuite.client import NetSuiteClient
-from resolve_sync.netsuite.queries import customer_changes, customer_scan, customers_by_id, invoice_scan
-from resolve_sync.netsuite.responses import CheckedRows
+from resolve_sync.netsuite.errors import NetSuitePermissionError, NetSuiteQueryError
+from resolve_sync.netsuite.queries import (
+    customer_changes,
+    customer_scan,
+    customers_by_id,
+    deleted_records,
+    invoice_scan,
+)
+from resolve_sync.netsuite.responses import UNKEYED, CheckedRows
 from resolve_sync.netsuite.scan import Rows, full_scan, incremental_scan
 from resolve_sync.netsuite.timestamps import PYTHON_FORMAT, local_to_utc, utc_to_local
 from resolve_sync.store.database import upsert_insert
@@ -84,6 +91,7 @@ def extract_customers(
         read, latest = _stage(
             engine, ctx, StagedCustomer, CUSTOMER_COLUMNS, _with_scope(engine, ctx, changes)
         )
+        _unstage_deleted(client, engine, ctx, StagedCustomer, "customer", since)
     if ctx.full:
         _sweep(engine, ctx, StagedCustomer)
     ancestors = _stage_ancestors(client, engine, ctx)
@@ -101,6 +109,8 @@ def extract_invoices(
     read, latest = _stage(engine, ctx, StagedInvoice, INVOICE_COLUMNS, pages)
     if ctx.full:
         _sweep(engine, ctx, StagedInvoice)
+    else:
+        _unstage_deleted(client, engine, ctx, StagedInvoice, "invoice", since)
     remember_cursor(engine, ctx, "invoices", latest)
     return {"invoices_read": read}
 
@@ -127,6 +137,27 @@ def _upsert(
     )
     with engine.begin() as db:
         db.execute(statement, rows)
+
+
+def _unstage_deleted(
+    client: NetSuiteClient, engine: Engine, ctx: RunContext, table: Any, record_type: str, since: str | None
+) -> None:
+    """An incremental read cannot see a deletion by its absence (a full read's sweep does): records NetSuite
+    deleted since the cursor leave staging, so nothing is planned from them any more. What Resolve has from
+    them stays as it is (R10)."""
+    if since is None:
+        return
+    try:
+        rows = client.suiteql_all(deleted_records(record_type, since), shape=UNKEYED)
+    except (NetSuitePermissionError, NetSuiteQueryError):
+        return  # no "Deleted Records" permission: the next full read sweeps them
+    deleted = sorted({str(row["recordid"]) for row in rows if str(row.get("recordid", "")).isdecimal()})
+    for chunk in _chunks(deleted, 1000):
+        with engine.begin() as db:
+            fence(db, ctx)
+            db.execute(
+                delete(table).where(table.connection_id == ctx.connection.id, table.netsuite_id.in_(chunk))
+            )
 
 
 def _with_scope(engine: Engine, ctx: RunContext, pages: Iterable[Rows]) -> Iterator[Rows]:

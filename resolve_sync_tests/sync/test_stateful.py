@@ -938,3 +938,21 @@ def test_replay_customer_that_left_the_subsidiary_is_no_duplicate(store: Engine)
         state.sync(full_refresh=False)
     finally:
         state.teardown()
+
+
+def test_replay_a_near_duplicate_deleted_in_netsuite_no_longer_blocks(store: Engine) -> None:
+    """Found by the soak: an incremental read cannot see a deletion by its absence, so the deleted
+    near-duplicate stayed staged and blocked every incremental run (R12) until a full refresh."""
+    state = _fresh_machine(store)
+    try:
+        _acme, _west, globex = state.seed_account().values
+        state.sync(full_refresh=False)
+        state.ns_delete_customer(customer=globex)
+        twin = state.ns_create_customer(
+            name="Acme", email="<unique>", inactive=False, subsidiary=2, sync_box=False, vip_box=False
+        )
+        state.sync(full_refresh=False)  # blocked: Acme ~ Acme Inc
+        state.ns_delete_customer(customer=twin)
+        state.sync(full_refresh=False)  # the model: nothing left to block on
+    finally:
+        state.teardown()
