@@ -111,9 +111,10 @@ def secret_options(command: Any) -> Any:
 @click.option(
     "--auth",
     "auth_kind",
-    type=click.Choice(
-        [AuthKind.TBA.value, AuthKind.OAUTH2_M2M.value]
-    ),  # oauth2_code comes from `connect`, default="tba", show_default=True
+    # oauth2_code connections are made by `connections connect`, never with pasted tokens.
+    type=click.Choice([AuthKind.TBA.value, AuthKind.OAUTH2_M2M.value]),
+    default="tba",
+    show_default=True,
 )
 @click.option("--base-url", default=None, help="Override the REST host (https; http only to the sandbox).")
 @click.option(
