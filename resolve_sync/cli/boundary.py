@@ -118,7 +118,8 @@ def store_failure(error: BaseException) -> tuple[str, str]:
             f"fix: make it writable (`chmod u+w {shlex.quote(str(sqlite_file))} "
             f"{shlex.quote(str(sqlite_file.parent))}`)"
             if sqlite_file
-            else "fix: point RESOLVE_SYNC_DATABASE_URL at a writable primary, or grant the user write access.",
+            else f"fix: point {settings.DATABASE_URL_ENV} at a writable database (no mode=ro, not a "
+            "read-only replica), or grant its user write access.",
         )
     if "no such table" in lowered or ("relation" in lowered and "does not exist" in lowered):
         return (
@@ -150,7 +151,9 @@ def _sqlite_file() -> Path | None:
     from resolve_sync import settings
 
     url = settings.database_url()
-    return Path(url.removeprefix("sqlite:///")) if url.startswith("sqlite:///") else None
+    if not url.startswith("sqlite:///") or "?" in url:  # a URI with options (mode=ro …) names no plain file
+        return None
+    return Path(url.removeprefix("sqlite:///"))
 
 
 def _has_request(error: BaseException) -> bool:
