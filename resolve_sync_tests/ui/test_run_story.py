@@ -63,6 +63,23 @@ def test_every_check_evaluation_names_its_partition(instance, store, sandbox_ser
             assert spec.partitions_def is not None, check
 
 
+def test_the_held_back_warning_names_a_command_that_lists_them(instance, store, sandbox_server) -> None:
+    import shlex
+
+    from resolve_sync_tests.cli.process import run
+
+    connection = connect(store, sandbox_server, filter_field=FILTER)
+    result = materialize(instance, store, connection.partition_key)
+    check = {e.check_name: e for e in result.get_asset_check_evaluations()}["invoices_held_back"]
+    assert not check.passed and check.severity == dg.AssetCheckSeverity.WARN
+    command = check.description.split("`")[1]
+    assert command.startswith("resolve-sync status ")
+    listed = run(
+        *shlex.split(command)[1:], env={"RESOLVE_SYNC_DATABASE_URL": store.url.render_as_string(False)}
+    )
+    assert "invoice 103 held_back:" in listed
+
+
 def test_an_invalid_filter_records_no_materialisation_and_the_failure_names_field_and_fix(
     instance, store, sandbox_server
 ) -> None:
