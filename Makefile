@@ -7,11 +7,20 @@ PYTHON ?= python3
 
 .PHONY: install test lint format demo dev bench bench-quick soak image
 
+# pip's own output is ~200 lines; the install shows one line per phase and a running package count instead
+# (errors are printed in full, and the whole log is kept in .venv/pip-install.log).
+PIP_PROGRESS := awk '/^(Collecting|Processing) /{n++; printf "\r      %d packages resolved", n; fflush()} \
+	/^Installing collected/{printf "\n      installing ...\n"; fflush()} \
+	/^Successfully installed/{print "      done"} /^ERROR/{print}'
+
+$(STAMP): SHELL := /bin/bash
+$(STAMP): .SHELLFLAGS := -o pipefail -c
 $(STAMP): pyproject.toml
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+	@echo "==> setting up $(VENV) (first run, or pyproject.toml changed: about 1-2 minutes)"
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install --quiet --upgrade pip 2>/dev/null
+	@$(PY) -m pip install --progress-bar off -e '.[dev]' 2>&1 | tee $(VENV)/pip-install.log | $(PIP_PROGRESS)
+	@touch $(STAMP)
 
 install: $(STAMP)
 
@@ -27,7 +36,7 @@ format: $(STAMP)
 	$(VENV)/bin/ruff format resolve_sync resolve_sync_tests
 
 demo: $(STAMP)
-	$(VENV)/bin/resolve-sync demo
+	@$(VENV)/bin/resolve-sync demo
 
 dev: $(STAMP)
 	$(VENV)/bin/resolve-sync dev

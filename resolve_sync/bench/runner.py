@@ -14,7 +14,7 @@ from pathlib import Path
 import click
 
 from resolve_sync import settings
-from resolve_sync.bench import scenarios
+from resolve_sync.bench import scenarios, startup
 from resolve_sync.bench.scenarios import Result
 
 SIZES = {
@@ -52,6 +52,7 @@ def _scenarios(quick: bool) -> list[tuple[str, Callable[[], list[Result]]]]:
         )
 
     return [
+        ("CLI start-up", startup.cli_startup),
         (
             "extraction vs the bound",
             lambda: scenarios.extraction_vs_bound(size["extraction_rows"], (5,) if quick else (1, 5, 15)),

@@ -392,9 +392,36 @@ def _change(merchant: str, subsidiary: str | None, message: str, **changes: Any)
 @click.argument("merchant")
 @click.argument("field_id")
 @subsidiary_option
-def set_filter(merchant: str, field_id: str, subsidiary: str | None) -> None:
-    """Sync only customers whose checkbox FIELD_ID is checked (R9); the next run re-evaluates everything."""
+@click.option(
+    "--no-verify",
+    is_flag=True,
+    help="Save without asking NetSuite whether the field is a customer checkbox (offline use); "
+    "a wrong field then fails the next run (R11).",
+)
+def set_filter(merchant: str, field_id: str, subsidiary: str | None, no_verify: bool) -> None:
+    """Sync only customers whose checkbox FIELD_ID is checked (R9); the next run re-evaluates everything.
+
+    The field is checked live in NetSuite first (it exists, is a checkbox, applies to customers), as the
+    next run would check it (R11), so a wrong field is refused here rather than failing that run."""
     _check_field(field_id)
+    if not no_verify:
+        from resolve_sync.errors import ConfigurationError
+        from resolve_sync.netsuite.fields import check_filter_field
+        from resolve_sync.sync.clients import client_for
+        from resolve_sync.sync.scope import subsidiary_option as subsidiary_flag
+
+        engine = store_engine()
+        connection = pick_connection(engine, merchant, subsidiary)
+        with client_for(connection, engine) as client:
+            check = check_filter_field(client, field_id)
+        if not check.valid:
+            flag = subsidiary_flag(connection)
+            raise ConfigurationError(
+                f"{connection.partition_key}: filter field {field_id!r} was not saved: {check.reason}.",
+                merchant_id=merchant,
+                hint=f"Choose a customer checkbox field (custentity…); to save this one anyway: "
+                f"`resolve-sync connections set-filter {merchant} {field_id}{flag} --no-verify`.",
+            )
     _change(merchant, subsidiary, f"filter field set to {field_id}", filter_field_id=field_id)
 
 

@@ -16,7 +16,6 @@ import sys
 from pathlib import Path
 
 import click
-import httpx
 
 from resolve_sync import settings
 from resolve_sync.defs.instance import prepare_local_dagster_home
@@ -38,12 +37,16 @@ def _ensure_fixture(customers: int, invoices: int) -> Path:
 
     path = demo_fixture_path()
     if not path.exists():
-        click.echo(f"generating a demo NetSuite account ({customers} customers, {invoices} invoices) ...")
+        click.echo(
+            f"      generating a demo NetSuite account ({customers} customers, {invoices} invoices) ..."
+        )
         generate_fixture(path, customers=customers, invoices=invoices, seed=7, as_of=dt.date.today())
     return path
 
 
 def _sandbox_running(base_url: str, admin_token: str) -> bool:
+    import httpx
+
     try:
         return (
             httpx.get(
@@ -55,11 +58,23 @@ def _sandbox_running(base_url: str, admin_token: str) -> bool:
         return False
 
 
+def step(number: int, total: int, text: str) -> None:
+    click.echo(f"[{number}/{total}] {text}")
+
+
 @click.command()
 @click.option("--customers", default=3000, show_default=True)
 @click.option("--invoices", default=30000, show_default=True)
-def demo(customers: int, invoices: int) -> None:
+@click.option(
+    "--ui",
+    "ui_url",
+    default="http://127.0.0.1:3000",
+    show_default=True,
+    help="Where `make dev` serves the UI.",
+)
+def demo(customers: int, invoices: int, ui_url: str) -> None:
     """Run a whole sync end to end on the embedded defaults (sandbox NetSuite, SQLite store, local Dagster)."""
+    step(1, 5, "loading Dagster and the sync (a few seconds) ...")
     import dagster as dg
 
     from resolve_sync.definitions import defs
@@ -71,13 +86,15 @@ def demo(customers: int, invoices: int) -> None:
     from resolve_sync.store.secrets import SecretBox
     from resolve_sync.sync.duplicates import duplicate_pairs
 
+    step(2, 5, "the sandbox NetSuite account")
     path = _ensure_fixture(customers, invoices)
     fixture = json.loads(path.read_text()[:4000].split(', "subsidiaries"')[0] + "}")
     base_url = f"http://127.0.0.1:{DEMO_PORT}"
     server = None
     if not _sandbox_running(base_url, fixture["admin_token"]):
         server = SandboxServer(path, port=DEMO_PORT).start()
-    click.echo(f"sandbox NetSuite account {fixture['account_id']} at {base_url}")
+    click.echo(f"      account {fixture['account_id']} served at {base_url}")
+    step(3, 5, f"connections {DEMO_MERCHANT}|2 (no filter) and {DEMO_MERCHANT}|3 (filter {DEMO_FILTER})")
     engine = store_engine()
     existing = {c.partition_key for c in list_connections(engine)}
     for subsidiary, filter_field in ((2, None), (3, DEMO_FILTER)):
@@ -100,6 +117,7 @@ def demo(customers: int, invoices: int) -> None:
     os.environ["DAGSTER_HOME"] = str(prepare_local_dagster_home())
     logging.getLogger("dagster").setLevel(logging.WARNING)  # the summary below is what a person reads
     keys = [f"{DEMO_MERCHANT}|2", f"{DEMO_MERCHANT}|3"]
+    summaries: list[str] = []
     try:
         with dg.DagsterInstance.get() as instance:
             instance.add_dynamic_partitions(
@@ -108,6 +126,7 @@ def demo(customers: int, invoices: int) -> None:
             job = defs.resolve_job_def(SYNC_JOB)
 
             def run(key: str) -> dg.ExecuteInProcessResult:
+                click.echo(f"      {key}: syncing through Dagster (sync_job) ...")
                 return job.execute_in_process(
                     partition_key=key,
                     instance=instance,
@@ -116,7 +135,8 @@ def demo(customers: int, invoices: int) -> None:
                     run_config=QUIET,
                 )
 
-            for key in keys:
+            for number, key in enumerate(keys, start=4):
+                step(number, 5, f"materialise {key}")
                 result = run(key)
                 checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
                 duplicates = checks.get(DUPLICATES_CHECK)
@@ -124,49 +144,69 @@ def demo(customers: int, invoices: int) -> None:
                     connection = next(c for c in list_connections(engine) if c.partition_key == key)
                     pairs = duplicate_pairs(engine, connection)
                     click.echo(
-                        f"{key}: the duplicates check failed ({len(pairs)} pairs), as it should on "
-                        "near-duplicate demo data. Playing the operator: marking them distinct with "
-                        "`resolve-sync duplicates distinct` and syncing again."
+                        f"      {key}: run {result.run_id} failed on the duplicates check ({len(pairs)} pairs), "
+                        "as it should on near-duplicate demo data. Playing the operator: "
+                        f"`resolve-sync duplicates distinct {DEMO_MERCHANT} LEFT RIGHT` for each pair, "
+                        "then syncing again."
                     )
                     for pair in pairs:
                         record_resolution(engine, DEMO_MERCHANT, *pair.keys, "distinct", resolved_by="demo")
+                    first = result.run_id
                     result = run(key)
                     checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
-                _print_summary(key, result, checks)
+                    summaries.append(f"{key}: first run {first} failed on duplicates ({ui_url}/runs/{first})")
+                summaries.extend(summary_lines(engine, key, result, checks, ui_url))
     finally:
         if server is not None:
             server.stop()
+    click.echo("\nSummary")
+    for line in summaries:
+        click.echo(line)
     click.echo(
-        "\nDone. `make dev` serves the sandbox and the Dagster UI (http://127.0.0.1:3000) with these runs."
+        f"\nDone. `make dev` serves the sandbox and the Dagster UI ({ui_url}) with these runs; "
+        f"`resolve-sync status --merchant {DEMO_MERCHANT}` shows them here."
     )
 
 
-def _print_summary(key: str, result, checks) -> None:  # type: ignore[no-untyped-def]
-    counts = {}
-    for event in result.get_asset_materialization_events():
-        if event.asset_key.path[-1] == "resolve_records":
-            counts = {k: v.value for k, v in event.materialization.metadata.items()}
-    status = "succeeded" if result.success else "FAILED"
-    click.echo(f"\n{key}: run {status}")
-    click.echo(
-        "  "
-        + ", ".join(
-            f"{name.replace('_', ' ')} {counts.get(name, 0)}"
-            for name in (
-                "read",
-                "created",
-                "archived",
-                "held_back",
-                "invalid",
-                "skipped",
-                "netsuite_requests",
-            )
+SKIPPED = (
+    "skipped: their customer's filter box is unchecked, so they stay out of Resolve "
+    "(those synced before are kept as they are; nothing is deleted)"
+)
+
+
+def summary_lines(engine, key: str, result, checks, ui_url: str) -> list[str]:  # type: ignore[no-untyped-def]
+    """One partition's run as a person reads it: status and link, customers and invoices apart, checks with
+    their severity (a warning says WARN, not FAILED), and what 'skipped' means."""
+    import dagster as dg
+
+    from resolve_sync.cli.sync_commands import counts_line
+    from resolve_sync.store.run_history import run_of_dagster_run
+
+    sync_run = run_of_dagster_run(engine, result.run_id)
+    counts = sync_run.counts if sync_run else {}
+    lines = [
+        f"{key}: run {result.run_id} {'succeeded' if result.success else 'FAILED'} ({ui_url}/runs/{result.run_id})",
+        f"  {counts_line(counts)}",
+    ]
+    if sync_run and sync_run.error:
+        lines.append(f"  error: {sync_run.error}")
+    skipped = int(counts.get("skipped", 0) or 0)
+    if skipped:
+        lines.append(f"  {skipped} {SKIPPED}")
+    held_back = int(counts.get("held_back", 0) or 0)
+    if held_back:
+        lines.append(
+            f"  {held_back} held back (their top-level customer is not synced): "
+            f"`resolve-sync status --merchant {DEMO_MERCHANT} --subsidiary {key.split('|')[1]} --outcome held_back`"
         )
-    )
-    click.echo(
-        "  checks: "
-        + ", ".join(f"{name} {'passed' if e.passed else 'FAILED'}" for name, e in sorted(checks.items()))
-    )
+
+    def verdict(evaluation: dg.AssetCheckEvaluation) -> str:
+        if evaluation.passed:
+            return "passed"
+        return "WARN" if evaluation.severity == dg.AssetCheckSeverity.WARN else "FAILED"
+
+    lines.append("  checks: " + ", ".join(f"{name} {verdict(e)}" for name, e in sorted(checks.items())))
+    return lines
 
 
 def dagster_dev_command(port: int) -> list[str]:

@@ -1,27 +1,32 @@
-"""`resolve-sync sync` (R14: a manual sync at any time) and `resolve-sync status`."""
+"""`resolve-sync sync` (R14: a manual sync at any time) and `resolve-sync status`.
+
+The store, httpx and the sync itself are imported inside the commands, so `resolve-sync status --help`
+(and every other command that does not sync) starts at click's speed.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import json
+import shlex
 import signal
-import sys
 import time
+from collections import Counter
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-import httpx
 
-from resolve_sync.cli.output import emit, json_option, subsidiary_option
-from resolve_sync.defs.partitions import run_tags
+from resolve_sync.cli.output import json_option, subsidiary_option, timestamp
+from resolve_sync.errors import RemoteError, ResolveSyncError
+from resolve_sync.kinds import Outcome
 from resolve_sync.names import CODE_LOCATION, PARTITION_TAG, SYNC_JOB
-from resolve_sync.store import run_history
-from resolve_sync.store.connections import list_connections, pick_connection
-from resolve_sync.store.database import store_engine
-from resolve_sync.sync.cancellation import Cancellation, RunCancelled
-from resolve_sync.sync.clients import client_for
-from resolve_sync.sync.steps import COUNT_NAMES, attempt_client, run_sync
+
+if TYPE_CHECKING:
+    from resolve_sync.store.connections import Connection
+    from resolve_sync.store.run_history import RecordOutcome, RunSummary
+    from resolve_sync.sync.cancellation import Cancellation
 
 WEBSERVER_ENV = "DAGSTER_WEBSERVER_URL"
 LAUNCH = """
@@ -40,14 +45,36 @@ STATUS = """query Status($id: ID!) { runOrError(runId: $id) { __typename ... on 
 TERMINAL = {"SUCCESS", "FAILURE", "CANCELED"}
 
 
-def graphql(url: str, query: str, variables: dict[str, Any]) -> dict[str, Any]:
-    response = httpx.post(
-        f"{url.rstrip('/')}/graphql", json={"query": query, "variables": variables}, timeout=60
-    )
-    response.raise_for_status()
+class WebserverUnavailable(RemoteError):
+    """The Dagster webserver that `sync` submits to is not running or not reachable."""
+
+
+class RunFailed(ResolveSyncError):
+    """The submitted Dagster run ended in failure; the message carries the ledger's reason."""
+
+
+def graphql(url: str, query: str, variables: dict[str, Any], *, local_command: str = "") -> dict[str, Any]:
+    import httpx
+
+    try:
+        response = httpx.post(
+            f"{url.rstrip('/')}/graphql", json={"query": query, "variables": variables}, timeout=60
+        )
+        response.raise_for_status()
+    except httpx.TransportError as error:
+        raise WebserverUnavailable(
+            f"Cannot reach the Dagster webserver at {url} ({type(error).__name__}: {error}).",
+            hint="Start it with `make dev` in another terminal, or run the sync in this process: "
+            f"`{local_command or 'resolve-sync sync MERCHANT --local'}`.",
+        ) from None
+    except httpx.HTTPStatusError as error:
+        raise WebserverUnavailable(
+            f"The Dagster webserver at {url} answered {error.response.status_code} to GraphQL.",
+            hint=f"Is {url} a Dagster webserver? Set --webserver or {WEBSERVER_ENV}.",
+        ) from None
     body = response.json()
     if body.get("errors"):
-        raise click.ClickException(f"Dagster GraphQL error: {body['errors'][0].get('message')}")
+        raise RemoteError(f"Dagster GraphQL error at {url}: {body['errors'][0].get('message')}")
     return body["data"]
 
 
@@ -58,6 +85,7 @@ def launch_partition_run(
     *,
     location: str = CODE_LOCATION,
     job: str = SYNC_JOB,
+    local_command: str = "",
 ) -> str:
     """Submit the partition's sync as the UI does: queued under the instance's run limits, shown in the UI."""
     params = {
@@ -66,10 +94,10 @@ def launch_partition_run(
             "tags": [{"key": k, "value": v} for k, v in {**tags, PARTITION_TAG: partition_key}.items()]
         },
     }
-    result = graphql(url, LAUNCH, {"params": params})["launchRun"]
+    result = graphql(url, LAUNCH, {"params": params}, local_command=local_command)["launchRun"]
     if result["__typename"] != "LaunchRunSuccess":
         detail = result.get("message") or result.get("errors") or result["__typename"]
-        raise click.ClickException(f"Dagster refused the run: {detail}")
+        raise RemoteError(f"{partition_key}: the Dagster webserver at {url} refused the run: {detail}")
     return result["run"]["runId"]
 
 
@@ -80,10 +108,15 @@ def wait_for(url: str, run_id: str, *, poll_seconds: float = 2.0, timeout_second
         if status in TERMINAL:
             return status
         time.sleep(poll_seconds)
-    raise click.ClickException(f"run {run_id} did not finish within {timeout_seconds / 3600:.0f} h")
+    raise RemoteError(
+        f"run {run_id} did not finish within {timeout_seconds / 3600:.0f} h; follow it at {url}/runs/{run_id}"
+    )
 
 
 def failure_reason(run_id: str) -> str:
+    from resolve_sync.store import run_history
+    from resolve_sync.store.database import store_engine
+
     return run_history.failure_of_dagster_run(store_engine(), run_id) or "see the run in the Dagster UI"
 
 
@@ -99,6 +132,30 @@ def stop_on_signals(cancel: Cancellation) -> Iterator[None]:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def sync_command(connection: Connection, *extra: str) -> str:
+    """`resolve-sync sync …` for this connection, runnable as printed."""
+    from resolve_sync.sync.scope import subsidiary_option as subsidiary_flag
+
+    return f"resolve-sync sync {connection.merchant_id}{subsidiary_flag(connection)}" + "".join(
+        f" {shlex.quote(e)}" for e in extra
+    )
+
+
+def counts_line(counts: dict[str, Any]) -> str:
+    """Customers and invoices apart: 'customers: created 3, updated 1 · invoices: created 9, held back 2'."""
+    parts = []
+    for kind in ("customers", "invoices"):
+        read = int(counts.get(f"{kind}_read", 0) or 0)
+        done = [f"read {read}"] + [
+            f"{outcome.replace('_', ' ')} {counts[f'{kind}_{outcome}']}"
+            for outcome in ("created", "updated", "unchanged", "frozen", "held_back", "invalid", "skipped")
+            if int(counts.get(f"{kind}_{outcome}", 0) or 0)
+        ]
+        parts.append(f"{kind}: " + ", ".join(done))
+    archived = [f"{k} {counts[k]}" for k in ("archived", "unarchived") if int(counts.get(k, 0) or 0)]
+    return " · ".join(parts + archived)
 
 
 @click.command()
@@ -126,106 +183,230 @@ def sync(
     no_wait: bool,
 ) -> None:
     """Sync one connection now (R14). Exits non-zero when the run fails, with the reason."""
+    from resolve_sync.store.connections import pick_connection
+    from resolve_sync.store.database import store_engine
+
     engine = store_engine()
     connection = pick_connection(engine, merchant, subsidiary)
     day = as_of.date() if as_of else dt.datetime.now(dt.UTC).date()
     if local:
-        cancel = Cancellation()
-        try:
-            with (
-                stop_on_signals(cancel),
-                attempt_client(
-                    lambda: client_for(connection, engine), engine, connection, as_of=day
-                ) as client,
-            ):
-                report = run_sync(
-                    client, engine, connection, as_of=day, full_refresh=full_refresh, cancel=cancel
-                )
-        except RunCancelled as cancelled:  # stopped at a safe point and recorded; the shell's exit code
-            click.echo(f"Error: {cancelled}", err=True)
-            sys.exit(cancelled.exit_code)
-        except Exception as error:  # every failure is reported with its message, and a non-zero exit
-            raise click.ClickException(str(error)) from None
+        from resolve_sync.sync.cancellation import Cancellation
+        from resolve_sync.sync.clients import client_for
+        from resolve_sync.sync.steps import attempt_client, run_sync
+
+        cancel = (
+            Cancellation()
+        )  # Ctrl-C / SIGTERM: stop at the next safe point, recorded `cancelled` (130/143)
+        with (
+            stop_on_signals(cancel),
+            attempt_client(lambda: client_for(connection, engine), engine, connection, as_of=day) as client,
+        ):
+            report = run_sync(client, engine, connection, as_of=day, full_refresh=full_refresh, cancel=cancel)
         click.echo(
-            f"{connection.partition_key}: {report.mode} sync succeeded: "
-            + ", ".join(
-                f"{k} {report[k]}"
-                for k in COUNT_NAMES
-                if k not in ("netsuite_requests", "retries", "skipped")
-            )
+            f"{connection.partition_key}: {report.mode} sync succeeded (run {report.run_id}): "
+            + counts_line(report.counts)
         )
         return
+    from resolve_sync.defs.partitions import run_tags
+
+    options = [*(["--full-refresh"] if full_refresh else []), *(["--as-of", str(day)] if as_of else [])]
     tags = run_tags(connection.partition_key, full_refresh=full_refresh, as_of=day.isoformat())
-    run_id = launch_partition_run(webserver, connection.partition_key, tags)
+    run_id = launch_partition_run(
+        webserver, connection.partition_key, tags, local_command=sync_command(connection, *options, "--local")
+    )
     click.echo(f"{connection.partition_key}: submitted run {run_id} ({webserver}/runs/{run_id})")
     if no_wait:
         return
     status = wait_for(webserver, run_id)
     if status != "SUCCESS":
-        raise click.ClickException(f"run {run_id} {status.lower()}: {failure_reason(run_id)}")
-    click.echo(f"run {run_id} succeeded")
+        raise RunFailed(
+            f"{connection.partition_key}: run {run_id} {status.lower()}: {failure_reason(run_id)}",
+            merchant_id=connection.merchant_id,
+        )
+    click.echo(f"{connection.partition_key}: run {run_id} succeeded ({webserver}/runs/{run_id})")
 
 
-RUN_COLUMNS = (
-    "connection",
-    "run",
-    "status",
-    "mode",
-    "finished",
-    "read",
-    "created",
-    "updated",
-    "archived",
-    "held_back",
-    "invalid",
-    "frozen",
-    "error",
-)
-OUTCOME_COLUMNS = ("run", "kind", "netsuite_id", "outcome", "reason")
+# -- status -------------------------------------------------------------------------------------------------
+
+ATTENTION = (Outcome.HELD_BACK, Outcome.INVALID, Outcome.FROZEN)
+
+
+def _outcome_list(value: str | None) -> list[Outcome] | None:
+    """`held_back,invalid` → the outcomes; `all` → None (no filter); unknown words are a usage error."""
+    if value is None:
+        return list(ATTENTION)
+    words = [w.strip() for w in value.split(",") if w.strip()]
+    if words == ["all"]:
+        return None
+    known = {o.value for o in Outcome}
+    unknown = [w for w in words if w not in known]
+    if unknown:
+        raise click.BadParameter(
+            f"{', '.join(unknown)}: use 'all' or a comma-separated list of {', '.join(sorted(known))}",
+            param_hint="--outcome",
+        )
+    return [Outcome(w) for w in words]
+
+
+def run_document(run: RunSummary) -> dict[str, Any]:
+    return {
+        "run": run.id,
+        "dagster_run": run.dagster_run_id,
+        "status": str(run.status),
+        "mode": str(run.mode),
+        "as_of": run.as_of.isoformat(),
+        "started": timestamp(run.started_at),
+        "finished": timestamp(run.finished_at),
+        "counts": run.counts,
+        "error": run.error,
+    }
+
+
+def outcome_document(record: RecordOutcome) -> dict[str, Any]:
+    return {
+        "run": record.run_id,
+        "kind": str(record.record_kind),
+        "netsuite_id": record.netsuite_id,
+        "resolve_id": record.resolve_id,
+        "outcome": str(record.outcome),
+        "reason": record.reason,
+    }
 
 
 @click.command()
-@click.option("--merchant", default=None)
-@click.option("--runs", "limit", default=3, show_default=True, help="Runs per connection.")
-@click.option("--outcomes", is_flag=True, help="Also list the last run's per-record outcomes with reasons.")
+@click.option("--merchant", default=None, help="Only this merchant's connections.")
+@subsidiary_option
+@click.option("--runs", "runs", default=1, show_default=True, help="Runs to show per connection.")
+@click.option(
+    "--outcomes", is_flag=True, help="Per-record outcomes with reasons (of each last run, or of --run)."
+)
+@click.option(
+    "--outcome",
+    "outcome_filter",
+    default=None,
+    metavar="LIST",
+    help="With --outcomes: held_back,invalid,frozen (the default), or any of created, updated, unchanged, "
+    "skipped, or 'all'.",
+)
+@click.option("--run", "run_id", type=int, default=None, help="With --outcomes: this run's records.")
+@click.option(
+    "--limit", default=50, show_default=True, help="With --outcomes: at most this many records (0: all)."
+)
 @json_option
-def status(merchant: str | None, limit: int, outcomes: bool, as_json: bool) -> None:
-    """The last runs of each connection with their counts; --outcomes adds per-record reasons."""
+def status(
+    merchant: str | None,
+    subsidiary: str | None,
+    runs: int,
+    outcomes: bool,
+    outcome_filter: str | None,
+    run_id: int | None,
+    limit: int,
+    as_json: bool,
+) -> None:
+    """Each connection's last run: status, counts and the error in full. --outcomes lists records."""
+    from resolve_sync.connection_keys import validate_subsidiary_id
+    from resolve_sync.store import run_history
+    from resolve_sync.store.connections import list_connections
+    from resolve_sync.store.database import store_engine
+
+    wanted = _outcome_list(outcome_filter)
+    outcomes = outcomes or run_id is not None or outcome_filter is not None
     engine = store_engine()
-    rows: list[dict[str, Any]] = []
-    last_runs: list[int] = []
-    for connection in list_connections(engine):
-        if merchant and connection.merchant_id != merchant:
-            continue
-        runs = run_history.last_runs(engine, connection.id, limit)
-        if runs:
-            last_runs.append(runs[0].id)
-        rows.extend(
-            {
-                "connection": connection.partition_key,
-                "run": run.id,
-                "status": run.status,
-                "mode": run.mode,
-                "finished": run.finished_at,
-                **{k: run.count(k) for k in RUN_COLUMNS[5:-1]},
-                "error": run.error,
-            }
-            for run in runs
+    selected = [
+        c
+        for c in list_connections(engine)
+        if (merchant is None or c.merchant_id == merchant)
+        and (subsidiary is None or c.subsidiary_id == validate_subsidiary_id(subsidiary))
+    ]
+    if merchant is not None and not selected:
+        raise click.UsageError(
+            f"no connection of merchant {merchant!r}"
+            + (f" with subsidiary {subsidiary}" if subsidiary else "")
+            + "; `resolve-sync connections list` shows them."
         )
-    emit(rows, RUN_COLUMNS, as_json=as_json, empty="no runs yet")
-    if outcomes and last_runs:
-        records = run_history.record_outcomes(engine, last_runs)
-        emit(
-            [
-                {
-                    "run": r.run_id,
-                    "kind": r.record_kind,
-                    "netsuite_id": r.netsuite_id,
-                    "outcome": r.outcome,
-                    "reason": r.reason,
-                }
-                for r in records
-            ],
-            OUTCOME_COLUMNS,
-            as_json=as_json,
+    history = {c.partition_key: run_history.last_runs(engine, c.id, max(runs, 1)) for c in selected}
+    document: dict[str, Any] = {
+        "connections": [
+            {
+                "connection": c.partition_key,
+                "enabled": c.enabled,
+                "filter_field": c.filter_field_id,
+                "runs": [run_document(r) for r in history[c.partition_key]],
+            }
+            for c in selected
+        ]
+    }
+    if outcomes:
+        if run_id is not None:
+            run = run_history.get_run(engine, run_id)
+            if run is None:
+                raise click.BadParameter(
+                    f"run {run_id} does not exist; `resolve-sync status` shows the runs", param_hint="--run"
+                )
+            run_ids = [run_id]
+        else:
+            run_ids = [h[0].id for h in history.values() if h]
+        totals = run_history.outcome_totals(engine, run_ids)
+        records = run_history.record_outcomes(
+            engine, run_ids, outcomes=wanted, limit=limit if limit > 0 else None
+        )
+        matching = sum(n for (_, o), n in totals.items() if wanted is None or o in wanted)
+        document["outcomes"] = {
+            "runs": run_ids,
+            "outcome_filter": [str(o) for o in wanted] if wanted is not None else "all",
+            "totals": _totals_document(totals),
+            "matching": matching,
+            "shown": len(records),
+            "records": [outcome_document(r) for r in records],
+        }
+    if as_json:
+        click.echo(json.dumps(document, indent=2, default=str))
+        return
+    _print_status(document, runs)
+
+
+def _totals_document(totals: Counter[tuple[str, str]]) -> dict[str, dict[str, int]]:
+    by_kind: dict[str, dict[str, int]] = {}
+    for (kind, outcome), n in sorted(totals.items()):
+        by_kind.setdefault(f"{kind}s", {})[outcome] = n
+    return by_kind
+
+
+def _print_status(document: dict[str, Any], runs: int) -> None:
+    if not document["connections"]:
+        click.echo("no connections yet; add one with `resolve-sync connections add`.")
+    for connection in document["connections"]:
+        enabled = "" if connection["enabled"] else " (disabled)"
+        filter_field = connection["filter_field"] or "none"
+        click.echo(f"{connection['connection']}{enabled}  filter: {filter_field}")
+        if not connection["runs"]:
+            click.echo("  no runs yet")
+        for run in connection["runs"][: max(runs, 1)]:
+            dagster = f", Dagster run {run['dagster_run']}" if run["dagster_run"] else ""
+            finished = f", finished {run['finished']}" if run["finished"] else ""
+            click.echo(
+                f"  run {run['run']}: {run['status']} ({run['mode']}, as of {run['as_of']}{dagster}), "
+                f"started {run['started']}{finished}"
+            )
+            if run["counts"]:
+                click.echo(f"    {counts_line(run['counts'])}")
+            if run["error"]:
+                click.echo(f"    error: {run['error']}")
+    outcomes = document.get("outcomes")
+    if outcomes is None:
+        return
+    click.echo("")
+    runs_text = ", ".join(str(r) for r in outcomes["runs"]) or "none"
+    click.echo(f"outcomes of run(s) {runs_text}:")
+    for kind, by_outcome in outcomes["totals"].items():
+        click.echo(f"  {kind}: " + ", ".join(f"{o.replace('_', ' ')} {n}" for o, n in by_outcome.items()))
+    chosen = outcomes["outcome_filter"]
+    label = "all outcomes" if chosen == "all" else ", ".join(chosen)
+    click.echo(f"records ({label}): showing {outcomes['shown']} of {outcomes['matching']}")
+    if outcomes["shown"] < outcomes["matching"]:
+        click.echo("  (--limit 0 shows all; --outcome picks others)")
+    for record in outcomes["records"]:
+        reason = f": {record['reason']}" if record["reason"] else ""
+        click.echo(
+            f"  run {record['run']} {record['kind']} {record['netsuite_id']} {record['outcome']}{reason}"
         )

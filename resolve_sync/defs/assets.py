@@ -4,9 +4,17 @@ Thin wiring: each asset calls one step of `resolve_sync.sync.steps` (the same st
 --local` runs) and turns its result into a `MaterializeResult` with numeric metadata (plotted by the UI)
 and check results. Data and counts move between the assets through the store, so each step can run in its
 own process or pod.
+
+What the UI shows is part of the design:
+- the checks are partitioned like their assets, so every evaluation names its partition (`demo|3`) and
+  the partitions' histories do not mix;
+- a failing blocking check fails its step with a `Failure` whose text says which check failed, why, and
+  the command that fixes it (instead of Dagster's generic "blocking check failed");
+- a step that read nothing (an invalid filter field) records no materialisation, only the failed check.
 """
 
 import datetime as dt
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -48,13 +56,32 @@ def _step(
     """The partition's connection, store and client; an expected failure becomes a `Failure` in plain words."""
     connection = store.connection(context.partition_key)
     engine = store.engine()
-    client = netsuite.client_for(connection, engine)
     try:
-        yield connection, engine, client
+        # A client that cannot be built (credentials that do not decrypt, a variable not set) is an
+        # attempt the run history records, as for `sync --local`.
+        with steps.attempt_client(
+            lambda: netsuite.client_for(connection, engine),
+            engine,
+            connection,
+            as_of=_as_of(context),
+            dagster_run_id=context.run_id,
+        ) as client:
+            yield connection, engine, client
     except ResolveSyncError as error:
         raise dg.Failure(description=str(error)) from None
-    finally:
-        client.close()
+
+
+def _check(name: str, asset: str, *, blocking: bool, description: str) -> dg.AssetCheckSpec:
+    """A check partitioned like its asset (a preview feature in dagster 1.13; its warning is silenced)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", dg.PreviewWarning)
+        return dg.AssetCheckSpec(
+            name,
+            asset=asset,
+            blocking=blocking,
+            description=description,
+            partitions_def=connections_partitions,
+        )
 
 
 def _run(
@@ -74,34 +101,39 @@ def _run(
     partitions_def=connections_partitions,
     group_name=ASSET_GROUP,
     kinds={"netsuite"},
-    description="Customers of the connection's subsidiary, read from NetSuite and staged in the store.",
+    description="Customers of the connection's subsidiary, read from NetSuite and kept for the next steps.",
     check_specs=[
-        dg.AssetCheckSpec(
+        _check(
             FILTER_CHECK,
-            asset=CUSTOMERS_ASSET,
+            CUSTOMERS_ASSET,
             blocking=True,
-            description="The filter field exists, is a checkbox and applies to customers.",
+            description="The connection's filter field exists in NetSuite, is a checkbox and applies to "
+            "customers. If not, nothing is synced until it is fixed.",
         ),
-        dg.AssetCheckSpec(
+        _check(
             DUPLICATES_CHECK,
-            asset=CUSTOMERS_ASSET,
+            CUSTOMERS_ASSET,
             blocking=True,
-            description="No customer would become a duplicate in Resolve.",
+            description="No customer would become a duplicate in Resolve (same business name or billing "
+            "email). If one would, nothing is written until an operator links the pair or marks it distinct.",
         ),
     ],
+    output_required=False,  # an invalid filter field: nothing was read, so nothing is materialised
 )
 def netsuite_customers(
     context: dg.AssetExecutionContext, store: StoreResource, netsuite: NetSuiteResource
-) -> dg.MaterializeResult:
+) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
     with _step(context, store, netsuite) as (connection, engine, client):
         try:
             run = _run(context, engine, client, connection)
         except FilterFieldInvalid as invalid:
-            context.log.error(str(invalid))
-            return reporting.invalid_filter_result(invalid)
+            yield from reporting.invalid_filter_checks(invalid)
+            raise dg.Failure(description=reporting.invalid_filter_failure(invalid)) from None
         staged = steps.stage_customers(client, engine, run)
         steps.end_of_step(engine, run, context.run_id)
-    return reporting.customers_result(connection, staged)
+    yield reporting.customers_result(connection, staged)
+    if staged.blocked:
+        raise dg.Failure(description=reporting.duplicates_failure(connection, staged.duplicates))
 
 
 @dg.asset(
@@ -109,7 +141,7 @@ def netsuite_customers(
     group_name=ASSET_GROUP,
     kinds={"netsuite"},
     deps=[netsuite_customers],
-    description="Invoices of the subsidiary dated within 12 months of the run's logical date, staged.",
+    description="Invoices of the subsidiary dated within 12 months of the run's date, read from NetSuite.",
 )
 def netsuite_invoices(
     context: dg.AssetExecutionContext, store: StoreResource, netsuite: NetSuiteResource
@@ -127,17 +159,19 @@ def netsuite_invoices(
     deps=[netsuite_invoices],
     description="Resolve customers and invoices written from the staged NetSuite records.",
     check_specs=[
-        dg.AssetCheckSpec(
+        _check(
             HELD_BACK_CHECK,
-            asset=RECORDS_ASSET,
+            RECORDS_ASSET,
             blocking=False,
-            description="Invoices held back because their top-level customer is not synced.",
+            description="Warns when records could not be written yet, e.g. invoices whose top-level "
+            "customer is not synced. They are kept out, never attached to the wrong customer.",
         ),
-        dg.AssetCheckSpec(
+        _check(
             DRIFT_CHECK,
-            asset=RECORDS_ASSET,
+            RECORDS_ASSET,
             blocking=False,
-            description="NetSuite changes to financed invoices awaiting review.",
+            description="Warns when NetSuite changed invoices that are financed in Resolve; those invoices "
+            "are never changed by a sync, and the changes wait for review.",
         ),
     ],
 )

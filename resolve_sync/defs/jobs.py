@@ -27,4 +27,8 @@ sync_job = dg.define_asset_job(
     description="Sync one connection (partition): extract customers, extract invoices, write Resolve records.",
 )
 
-freshness_job = dg.define_asset_job(FRESHNESS_JOB, selection=dg.AssetSelection.checks(sync_freshness))
+freshness_job = dg.define_asset_job(
+    FRESHNESS_JOB,
+    selection=dg.AssetSelection.checks(sync_freshness),
+    description="Check that every enabled connection synced successfully within the last 26 hours.",
+)

@@ -11,30 +11,56 @@ from resolve_sync.names import DRIFT_CHECK, DUPLICATES_CHECK, FILTER_CHECK, HELD
 from resolve_sync.store.connections import Connection
 from resolve_sync.sync.duplicates import DuplicatePair
 from resolve_sync.sync.errors import FilterFieldInvalid
+from resolve_sync.sync.scope import subsidiary_option
 from resolve_sync.sync.steps import COUNT_NAMES, CustomersStaged, InvoicesStaged, RecordsWritten
 
 MARKDOWN_ROWS = 100
 
 
-def invalid_filter_result(invalid: FilterFieldInvalid) -> dg.MaterializeResult:
-    return dg.MaterializeResult(
-        metadata={"filter_field_id": invalid.field_id},
-        check_results=[
-            dg.AssetCheckResult(
-                check_name=FILTER_CHECK,
-                passed=False,
-                severity=dg.AssetCheckSeverity.ERROR,
-                description=str(invalid),
-                metadata={"field": invalid.field_id, "reason": invalid.reason},
-            ),
-            dg.AssetCheckResult(
-                check_name=DUPLICATES_CHECK,
-                passed=True,
-                severity=dg.AssetCheckSeverity.ERROR,
-                description="Not evaluated: the filter field is invalid.",
-            ),
-        ],
+def invalid_filter_checks(invalid: FilterFieldInvalid) -> list[dg.AssetCheckResult]:
+    """The filter check's failure. Nothing was read, so there is no materialisation and the duplicates
+    check is not evaluated (a 'passed' would claim something that was never looked at)."""
+    return [
+        dg.AssetCheckResult(
+            check_name=FILTER_CHECK,
+            passed=False,
+            severity=dg.AssetCheckSeverity.ERROR,
+            description=str(invalid),
+            metadata={"field": invalid.field_id, "reason": invalid.reason},
+        )
+    ]
+
+
+def invalid_filter_failure(invalid: FilterFieldInvalid) -> str:
+    return f"Check {FILTER_CHECK} failed: {invalid}"
+
+
+def duplicates_failure(connection: Connection, pairs: list[DuplicatePair]) -> str:
+    return f"Check {DUPLICATES_CHECK} failed: {duplicates_description(connection, pairs)}"
+
+
+def duplicates_description(connection: Connection, pairs: list[DuplicatePair]) -> str:
+    """The reason, one example pair, and the commands that resolve it, runnable as printed."""
+    merchant = connection.merchant_id
+    first = pairs[0]
+    left, right = first.keys
+    return (
+        f"{connection.partition_key}: {len(pairs)} customer pair(s) would become duplicates in Resolve, "
+        f"e.g. {left} ({first.left.name if first.left.key == left else first.right.name}) and {right} "
+        f"({first.right.name if first.right.key == right else first.left.name}) have the same "
+        f"{first.matched_on}. Nothing was written. If they are different customers, run "
+        f"`{resolve_command(merchant, first)}`; `resolve-sync duplicates list {merchant}"
+        f"{subsidiary_option(connection)}` lists every pair. Then materialise {connection.partition_key} again."
     )
+
+
+def resolve_command(merchant_id: str, pair: DuplicatePair) -> str:
+    """`distinct` for two NetSuite customers; `link` adopts an existing Resolve customer."""
+    left, right = pair.keys
+    if left.startswith("resolve:") or right.startswith("resolve:"):
+        netsuite, resolve = (right, left) if left.startswith("resolve:") else (left, right)
+        return f"resolve-sync duplicates link {merchant_id} {netsuite} {resolve}"
+    return f"resolve-sync duplicates distinct {merchant_id} {left} {right}"
 
 
 def customers_result(connection: Connection, staged: CustomersStaged) -> dg.MaterializeResult:
@@ -62,12 +88,9 @@ def customers_result(connection: Connection, staged: CustomersStaged) -> dg.Mate
                 check_name=DUPLICATES_CHECK,
                 passed=not pairs,
                 severity=dg.AssetCheckSeverity.ERROR,
-                description=(
-                    f"{len(pairs)} customer pair(s) would be duplicates in Resolve; resolve them with "
-                    f"`resolve-sync duplicates link|distinct {connection.merchant_id} LEFT RIGHT`."
-                )
+                description=duplicates_description(connection, pairs)
                 if pairs
-                else "No duplicates.",
+                else "No customer would become a duplicate in Resolve.",
                 metadata=duplicates_metadata,
             ),
         ],
@@ -93,19 +116,36 @@ def records_result(connection: Connection, written: RecordsWritten) -> dg.Materi
                 check_name=HELD_BACK_CHECK,
                 passed=held_back == 0,
                 severity=dg.AssetCheckSeverity.WARN,
-                description=f"{held_back} record(s) held back; "
-                f"`resolve-sync status --merchant {connection.merchant_id} --outcomes` lists them with reasons.",
+                description=(
+                    f"{connection.partition_key}: {held_back} record(s) held back, most often invoices whose "
+                    "top-level customer is not synced (filtered out or in another subsidiary); they are "
+                    f"written once that changes. `{held_back_command(connection)}` lists them with reasons."
+                )
+                if held_back
+                else "No invoice held back.",
                 metadata={"held_back": held_back, "examples": dg.MetadataValue.md(examples or "none")},
             ),
             dg.AssetCheckResult(
                 check_name=DRIFT_CHECK,
                 passed=written.open_drift == 0,
                 severity=dg.AssetCheckSeverity.WARN,
-                description=f"{written.open_drift} financed-invoice change(s) to review "
-                f"(`resolve-sync drift list {connection.merchant_id}`).",
+                description=(
+                    f"{written.open_drift} NetSuite change(s) to financed invoices were kept aside for review "
+                    f"(financed invoices are never changed by a sync); "
+                    f"`resolve-sync drift list {connection.merchant_id}` lists them."
+                )
+                if written.open_drift
+                else "No NetSuite change to a financed invoice awaits review.",
                 metadata={"open_drift": written.open_drift, "frozen_this_run": int(counts.get("frozen", 0))},
             ),
         ],
+    )
+
+
+def held_back_command(connection: Connection) -> str:
+    return (
+        f"resolve-sync status --merchant {connection.merchant_id}{subsidiary_option(connection)} "
+        "--outcome held_back"
     )
 
 

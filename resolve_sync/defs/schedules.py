@@ -29,6 +29,7 @@ def nightly_requests(store: StoreResource, registered: set[str], logical_date: s
     execution_timezone=SCHEDULE_TIMEZONE,
     name="nightly_sync",
     default_status=dg.DefaultScheduleStatus.RUNNING,
+    description="Every night at 02:00, one sync per enabled connection (only what changed since the last).",
 )
 def nightly_sync(
     context: dg.ScheduleEvaluationContext, store: StoreResource
@@ -45,6 +46,7 @@ def nightly_sync(
     execution_timezone=SCHEDULE_TIMEZONE,
     name="hourly_freshness_check",
     default_status=dg.DefaultScheduleStatus.RUNNING,
+    description="Every hour, warns about enabled connections without a successful sync in 26 hours.",
 )
 def hourly_freshness_check(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
     return dg.RunRequest(run_key=context.scheduled_execution_time.isoformat())

@@ -10,7 +10,13 @@ from resolve_sync.defs.resources import StoreResource
 from resolve_sync.sync.scope import filter_changes
 
 
-@dg.sensor(job=sync_job, minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.RUNNING)
+@dg.sensor(
+    job=sync_job,
+    minimum_interval_seconds=30,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Adds a partition for each new connection and starts its first sync; removes the "
+    "partitions of removed connections.",
+)
 def connections_sensor(context: dg.SensorEvaluationContext, store: StoreResource) -> dg.SensorResult:
     """Adds a partition for each new connection and launches its first sync; removes deleted ones."""
     wanted = {c.partition_key: c for c in store.connections()}
@@ -30,7 +36,13 @@ def connections_sensor(context: dg.SensorEvaluationContext, store: StoreResource
     return dg.SensorResult(run_requests=requests, dynamic_partitions_requests=partition_requests)
 
 
-@dg.sensor(job=sync_job, minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.RUNNING)
+@dg.sensor(
+    job=sync_job,
+    minimum_interval_seconds=30,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="When a connection's filter field is set, changed or cleared, starts a full sync of that "
+    "connection. Nothing synced before is removed.",
+)
 def filter_field_sensor(context: dg.SensorEvaluationContext, store: StoreResource) -> dg.SensorResult:
     """R10: setting, changing or clearing a connection's filter field launches a full re-evaluation."""
     previous = json.loads(context.cursor) if context.cursor else {}

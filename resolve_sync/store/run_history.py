@@ -193,3 +193,15 @@ def open_drift_count(engine: Engine, merchant_id: str) -> int:
             )
             or 0
         )
+
+
+def run_of_dagster_run(engine: Engine, dagster_run_id: str) -> RunSummary | None:
+    """The sync run a Dagster run carried out (the latest, if it began more than one)."""
+    with engine.connect() as db:
+        row = db.execute(
+            select(SyncRun)
+            .where(SyncRun.dagster_run_id == dagster_run_id)
+            .order_by(SyncRun.id.desc())
+            .limit(1)
+        ).first()
+        return _summary(row) if row else None

@@ -1,4 +1,5 @@
-"""The `resolve-sync` commands as an operator types them, against the sandbox and the local store."""
+"""The `resolve-sync` commands as an operator types them (each in its own process, as from a shell),
+against the sandbox and the local store."""
 
 from __future__ import annotations
 
@@ -7,19 +8,12 @@ import os
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from resolve_sync.cli import cli
+from resolve_sync_tests.cli.process import run
 from resolve_sync_tests.sandbox_helpers import TBA, cli_connection_args
 from resolve_sync_tests.sync_helpers import FILTER, sync_fixture
 
 pytestmark = pytest.mark.sandbox_fixture(sync_fixture())
-
-
-def run(*args: str, ok: bool = True) -> str:
-    result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
-    assert (result.exit_code == 0) is ok, result.output
-    return result.output
 
 
 @pytest.fixture
@@ -61,9 +55,11 @@ def test_subsidiaries_and_accounts_are_read_live_and_only_chosen_ids_are_stored(
 
 def test_local_sync_status_and_a_failing_sync_exit_code(acme) -> None:
     output = run("sync", "acme", "--local", "--as-of", "2026-11-26")
-    assert "full sync succeeded" in output and "created 14" in output
+    assert "full sync succeeded" in output and "customers: read" in output and "invoices: read" in output
     assert "succeeded" in run("status", "--merchant", "acme")
-    run("connections", "set-filter", "acme", "custentity_region")
+    refused = run("connections", "set-filter", "acme", "custentity_region", ok=False)  # checked live
+    assert "not a checkbox" in refused and "--no-verify" in refused
+    run("connections", "set-filter", "acme", "custentity_region", "--no-verify")
     failed = run("sync", "acme", "--local", ok=False)
     assert "custentity_region" in failed and "not a checkbox" in failed
 
