@@ -58,10 +58,12 @@ def write_actions(db: DB, ctx: RunContext, actions: list[Action]) -> Counter[str
     _update_links(db, ctx, kind, [a for a in updates if not a.adopt], now)
     drift = _new_drift(db, ctx.connection.merchant_id, [a for a in actions if a.kind == Outcome.FROZEN])
     _insert_drift(db, ctx, drift, now)
+    kept_out = [a for a in actions if a.kind in (Outcome.HELD_BACK, Outcome.INVALID)]
+    retold = _story_changed(db, ctx, kind, [a for a in kept_out if not a.changed_this_run])
     outcomes = [
         a
         for a in actions
-        if a.writes or a in drift or (a.kind in (Outcome.HELD_BACK, Outcome.INVALID) and a.changed_this_run)
+        if a.writes or a in drift or (a in kept_out and (a.changed_this_run or a in retold))
     ]
     _insert_outcomes(db, ctx, outcomes, now)
     counts: Counter[str] = Counter()
@@ -251,6 +253,26 @@ def record_unreadable(engine: Engine, ctx: RunContext, kind: RecordKind, rejecte
                 for row in rejected
             ],
         )
+
+
+def _story_changed(db: DB, ctx: RunContext, kind: RecordKind, actions: list[Action]) -> list[Action]:
+    """Held-back and invalid records whose outcome or reason differs from the last one recorded (or that
+    have none): an unchanged NetSuite record can still be kept out for a new reason (its owner left the
+    subsidiary), and every record kept out of Resolve must have an outcome saying why (SPEC §4)."""
+    if not actions:
+        return []
+    latest: dict[str, tuple[str, str | None]] = {}
+    for row in db.execute(
+        select(SyncRecordOutcome.netsuite_id, SyncRecordOutcome.outcome, SyncRecordOutcome.reason)
+        .where(
+            SyncRecordOutcome.merchant_id == ctx.connection.merchant_id,
+            SyncRecordOutcome.record_kind == kind,
+            SyncRecordOutcome.netsuite_id.in_([a.netsuite_id for a in actions]),
+        )
+        .order_by(SyncRecordOutcome.id)
+    ):
+        latest[row.netsuite_id] = (row.outcome, row.reason)
+    return [a for a in actions if latest.get(a.netsuite_id) != (str(a.kind), a.reason)]
 
 
 def _insert_outcomes(db: DB, ctx: RunContext, actions: list[Action], now: dt.datetime) -> None:

@@ -956,3 +956,17 @@ def test_replay_a_near_duplicate_deleted_in_netsuite_no_longer_blocks(store: Eng
         state.sync(full_refresh=False)  # the model: nothing left to block on
     finally:
         state.teardown()
+
+
+def test_replay_an_invoice_kept_out_for_a_new_reason_gets_an_outcome(store: Engine) -> None:
+    """Found by the soak: Acme's invoice was skipped (Acme filtered out), then Acme left the subsidiary; the
+    invoice, itself unchanged, was now held back with no outcome saying why (SPEC §4)."""
+    state = _fresh_machine(store)
+    try:
+        acme, _west, _globex = state.seed_account().values
+        state.operator_sets_filter(field_id="custentity_vip")
+        state.sync(full_refresh=False)
+        state.ns_change_subsidiary(customer=acme, subsidiary=3, add_secondary_2=False)
+        state.sync(full_refresh=False)  # compares the store with the model, outcomes included
+    finally:
+        state.teardown()
