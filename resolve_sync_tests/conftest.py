@@ -78,7 +78,7 @@ def pg_database_url() -> Iterator[str]:
         admin.dispose()
 
 
-def _reset_pg_schema(url: str) -> None:
+def reset_pg_schema(url: str) -> None:
     engine = create_engine(url, isolation_level="AUTOCOMMIT")
     with engine.connect() as connection:
         connection.execute(text("DROP SCHEMA public CASCADE"))
@@ -92,7 +92,7 @@ def empty_store_url(request: pytest.FixtureRequest, tmp_path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'store.db'}"
     url = request.getfixturevalue("pg_database_url")
-    _reset_pg_schema(url)
+    reset_pg_schema(url)
     return url
 
 

@@ -58,9 +58,9 @@ def _up(url: str) -> bool:
 def test_daemon_queues_sensor_and_graphql_runs_without_overlap(
     tmp_path: Path, pg_database_url: str, sandbox_server, monkeypatch
 ) -> None:
-    from resolve_sync_tests.conftest import _reset_pg_schema
+    from resolve_sync_tests.conftest import reset_pg_schema
 
-    _reset_pg_schema(pg_database_url)
+    reset_pg_schema(pg_database_url)
     store_url = f"sqlite:///{tmp_path / 'store.db'}"
     monkeypatch.setenv("RESOLVE_SYNC_DATABASE_URL", store_url)
     monkeypatch.setenv("RESOLVE_SYNC_SECRET_KEY", Fernet.generate_key().decode())

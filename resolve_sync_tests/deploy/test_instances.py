@@ -19,6 +19,7 @@ from sqlalchemy.engine import make_url
 
 from resolve_sync import settings
 from resolve_sync.defs.instance import production_instance_config, run_concurrency_config
+from resolve_sync_tests.conftest import reset_pg_schema
 
 DEPLOY = settings.PROJECT_ROOT / "deploy"
 STORE_SECRET = "resolve-sync-env"
@@ -48,6 +49,7 @@ def test_production_instance_loads_on_postgresql_with_the_k8s_run_launcher(
     tmp_path: Path, pg_database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     pytest.importorskip("dagster_k8s", reason="the k8s extra (dagster-k8s) is not installed")
+    reset_pg_schema(pg_database_url)  # the session's database also holds store tests' alembic_version
     pg = make_url(pg_database_url)
     for name, value in {
         "DAGSTER_PG_USERNAME": pg.username or "postgres",

@@ -330,5 +330,5 @@ def test_serve_refuses_to_start_without_a_strong_admin_token(tmp_path: Path, tok
     assert result.returncode == 1
     assert result.stdout == ""  # no base URL: it never listened
     lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("Error: ") and "admin_token" in lines[0], result.stderr
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "admin_token" in lines[0], result.stderr
     assert "Traceback" not in result.stderr
