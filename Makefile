@@ -57,4 +57,4 @@ image:
 # with `soak: steps N, runs R, kills K, faults F, mismatches 0` per database.
 SOAK_STEPS ?= 10000
 soak: $(STAMP)
-	RESOLVE_SYNC_SOAK_STEPS=$(SOAK_STEPS) $(PY) -m pytest resolve_sync_tests/sync/test_stateful.py -k reference_model -q -x -s -p no:cacheprovider
+	RESOLVE_SYNC_SOAK_STEPS=$(SOAK_STEPS) $(PY) -m pytest resolve_sync_tests/sync/test_stateful.py -k reference_model -q -x -s -p no:cacheprovider --timeout 0
