@@ -43,6 +43,7 @@ SANDBOX_ACCOUNTS = 4
 ADMIN_PG_URL_ENV = "RESOLVE_SYNC_TEST_PG_URL"
 DATABASES = ("resolve_sync_fleet_dagster", "resolve_sync_fleet_store", "resolve_sync_fleet_reference")
 NIGHTLY_TARGET_S = 1.5
+KEEP_LOG_ENV = "RESOLVE_SYNC_BENCH_FLEET_LOG"  # copy the deployment's output there, to look into a run
 FIRST_SYNC_TARGET_RATIO = 1.5
 
 
@@ -56,6 +57,22 @@ def fleet_nightly(sizes: tuple[int, ...], customers: int, invoices: int) -> list
         for size in sizes:
             with _databases(admin_url) as urls:
                 results.extend(_one_size(size, customers, invoices, sandboxes, fixtures, urls))
+    nightly = [r for r in results if r.name == "fleet_nightly_no_change"]
+    if len(nightly) >= 2:
+        smallest, largest = nightly[0], nightly[-1]
+        growth = largest.figures["peak_rss_mb"] / smallest.figures["peak_rss_mb"]
+        results.append(
+            Result(
+                "fleet_memory",
+                {"connections": [r.parameters["connections"] for r in nightly]},
+                {f"peak_rss_mb_{r.parameters['connections']}": r.figures["peak_rss_mb"] for r in nightly},
+                f"peak RSS of the deployment at {smallest.parameters['connections']} connections",
+                round(growth, 2),
+                "flat as N grows (<= 1.2x)",
+                growth <= 1.2,
+                ["whole process tree of the deployment during the nightly; the run queue bounds it"],
+            )
+        )
     return results
 
 
@@ -140,7 +157,8 @@ class TreeUsage:
     def __init__(self, pid: int) -> None:
         self.pid, self.peak_kib, self._stop = pid, 0, threading.Event()
         self._cpu: dict[tuple[int, str], float] = {}  # (pid, start time) -> CPU seconds last seen
-        self._baseline = 0.0
+        self._kind: dict[tuple[int, str], str] = {}
+        self._baseline: dict[tuple[int, str], float] = {}
         self._thread = threading.Thread(target=self._sample, daemon=True)
 
     def __enter__(self) -> TreeUsage:
@@ -154,11 +172,20 @@ class TreeUsage:
         self._thread.join()
 
     def reset(self) -> None:
-        self.peak_kib, self._baseline = 0, sum(self._cpu.values())
+        self.peak_kib, self._baseline = 0, dict(self._cpu)
 
     @property
     def cpu_s(self) -> float:
-        return sum(self._cpu.values()) - self._baseline
+        return sum(self.cpu_by_kind().values())
+
+    def cpu_by_kind(self) -> dict[str, float]:
+        """CPU seconds since the last reset per kind of process: run workers, the code server, the daemon,
+        the webserver, and the small helpers (compute-log tails and their watchers)."""
+        spent: dict[str, float] = {}
+        for key, seconds in self._cpu.items():
+            kind = self._kind.get(key, "other")
+            spent[kind] = spent.get(kind, 0.0) + seconds - self._baseline.get(key, 0.0)
+        return spent
 
     def _sample(self) -> None:
         while not self._stop.wait(0.2):
@@ -170,8 +197,28 @@ class TreeUsage:
             rss += _rss_kib(pid)
             with suppress(OSError, IndexError, ValueError):
                 fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-                self._cpu[(pid, fields[19])] = (int(fields[11]) + int(fields[12])) / ticks
+                key = (pid, fields[19])
+                self._cpu[key] = (int(fields[11]) + int(fields[12])) / ticks
+                if key not in self._kind:
+                    self._kind[key] = _process_kind(Path(f"/proc/{pid}/cmdline").read_bytes())
         self.peak_kib = max(self.peak_kib, rss)
+
+
+def _process_kind(cmdline: bytes) -> str:
+    words = cmdline.replace(b"\0", b" ").decode(errors="replace").split(" --instance-ref", 1)[0]
+    for marker, kind in (
+        ("spawn_main", "run_workers"),
+        ("code-server start", "code_server"),
+        ("api grpc", "code_server"),
+        ("dagster._daemon", "daemon"),
+        ("dagster_webserver", "webserver"),
+        ("watch_orphans", "log_capture"),
+        ("tail -F", "log_capture"),
+        ("dagster dev", "dagster_dev"),
+    ):
+        if marker in words:
+            return kind
+    return "other"
 
 
 def _tree(root: int) -> list[int]:
@@ -232,6 +279,8 @@ def _deployment(folder: Path, dagster_pg_url: str, env: dict[str, str]) -> Itera
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
         log.close()
+        if os.environ.get(KEEP_LOG_ENV):
+            Path(os.environ[KEEP_LOG_ENV]).write_text((folder / "dagster.log").read_text())
 
 
 def _free_port() -> int:
@@ -352,7 +401,7 @@ def _one_size(
             first_s = max(r.end_time for r in first) - min(r.create_timestamp.timestamp() for r in first)
             first_anatomy = _anatomy(instance, first)
             first_peak_mb = usage.peak_kib / 1024
-            first_cpu_s = usage.cpu_s
+            first_cpu_s, first_cpu = usage.cpu_s, usage.cpu_by_kind()
             usage.reset()
             started = time.time()
             when = dt.datetime.combine(today, dt.time(2), tzinfo=dt.UTC)
@@ -362,7 +411,7 @@ def _one_size(
             nightly_s = max(r.end_time for r in nightly) - started
             nightly_anatomy = _anatomy(instance, nightly)
             nightly_peak_mb = usage.peak_kib / 1024
-            nightly_cpu_s = usage.cpu_s
+            nightly_cpu_s, nightly_cpu = usage.cpu_s, usage.cpu_by_kind()
     failed = [r for r in [*first, *nightly] if r.dagster_run.status != dg.DagsterRunStatus.SUCCESS]
     partitions = {r.dagster_run.tags.get("dagster/partition") for r in nightly}
     per_first, per_ref_first = first_s / size, ref_first_s / size
@@ -379,6 +428,9 @@ def _one_size(
                 "wall_s": round(first_s, 1),
                 "cpu_per_connection_s": round(first_cpu_s / size, 2),
                 "in_process_cpu_per_connection_s": round(ref_first_cpu / size, 2),
+                "cpu_per_connection_by_process_s": {
+                    k: round(v / size, 2) for k, v in sorted(first_cpu.items())
+                },
                 "runs": len(first),
                 "peak_rss_mb": round(first_peak_mb),
                 **first_anatomy,
@@ -398,6 +450,9 @@ def _one_size(
                 "wall_s": round(nightly_s, 1),
                 "cpu_per_connection_s": round(nightly_cpu_s / size, 2),
                 "in_process_cpu_per_connection_s": round(ref_nightly_cpu / size, 2),
+                "cpu_per_connection_by_process_s": {
+                    k: round(v / size, 2) for k, v in sorted(nightly_cpu.items())
+                },
                 "submit_s": round(submitted_s, 1),
                 "runs_launched": len(nightly),
                 "partitions": len(partitions),
