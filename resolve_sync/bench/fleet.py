@@ -278,6 +278,8 @@ def _deployment(folder: Path, dagster_pg_url: str, env: dict[str, str]) -> Itera
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
+        with suppress(ProcessLookupError):  # a code server child that outlived `dagster dev`
+            os.killpg(process.pid, signal.SIGKILL)
         log.close()
         if os.environ.get(KEEP_LOG_ENV):
             Path(os.environ[KEEP_LOG_ENV]).write_text((folder / "dagster.log").read_text())
