@@ -14,7 +14,7 @@ from pathlib import Path
 import click
 
 from resolve_sync import settings
-from resolve_sync.bench import scenarios, startup
+from resolve_sync.bench import fleet, scenarios, startup
 from resolve_sync.bench.scenarios import Result
 
 SIZES = {
@@ -28,6 +28,7 @@ SIZES = {
     "memory_invoices": ((5_000, 50_000), (100_000, 1_000_000)),
     "connections": (1_000, 1_000),
     "sensor_connections": (10_000, 10_000),
+    "fleet": (((4, 8), 100, 1_000), ((50, 200), 300, 3_000)),  # connections per size, customers, invoices
 }
 
 
@@ -65,6 +66,7 @@ def _scenarios(quick: bool) -> list[tuple[str, Callable[[], list[Result]]]]:
         ("apply on PostgreSQL", lambda: apply_on("postgresql")),
         ("memory", lambda: [scenarios.memory(size["memory_customers"], size["memory_invoices"])]),
         ("orchestration", lambda: scenarios.orchestration(size["connections"], size["sensor_connections"])),
+        ("fleet nightly", lambda: fleet.fleet_nightly(*size["fleet"])),
     ]
 
 
