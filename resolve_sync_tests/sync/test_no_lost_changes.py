@@ -8,7 +8,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from resolve_sync.netsuite.errors import NetSuiteUnavailable
+from resolve_sync.netsuite.errors import NetSuiteRateLimited, NetSuiteUnavailable
+from resolve_sync.store import run_history
 from resolve_sync.store.duplicate_resolutions import record_resolution
 from resolve_sync.store.models import SyncRecordOutcome
 from resolve_sync.sync import steps
@@ -195,3 +196,24 @@ def test_r10_a_blocked_run_under_another_filter_does_not_leave_stale_boxes_behin
     )
     sync(store, sandbox_server, connection)
     assert "108" in invoices(store)
+
+
+def test_a_429_storm_that_outlasts_the_retries_is_in_the_run_history_with_its_reason(
+    store, sandbox_server
+) -> None:
+    """R16 + issue 13: every request answered 429 until the retries give up. The attempt is refused before
+    anything is read, recorded with the reason, and nothing synced before is touched."""
+    connection = connect(store, sandbox_server)
+    sync(store, sandbox_server, connection)
+    before = {k: (c.email, c.version) for k, c in customers(store).items()}
+    control = admin(sandbox_server.base_url)
+    assert control.put("/_sandbox/faults", json={"rate_429": 1.0}).status_code == 200
+    try:
+        with pytest.raises(NetSuiteRateLimited):
+            sync(store, sandbox_server, connection)
+    finally:
+        control.put("/_sandbox/faults", json={})
+    last = run_history.last_runs(store, connection.id, 1)[0]
+    assert (last.status, last.mode) == ("failed", "rejected")
+    assert "concurrency limit" in (last.error or "")
+    assert {k: (c.email, c.version) for k, c in customers(store).items()} == before
