@@ -11,7 +11,6 @@ from typing import Any
 import click
 
 from resolve_sync import validation
-from resolve_sync.cli import connect_commands
 from resolve_sync.cli.output import emit, json_option, subsidiary_option
 from resolve_sync.errors import ConfigurationError
 from resolve_sync.kinds import AuthKind
@@ -53,7 +52,22 @@ def describe(connection: Connection) -> dict[str, Any]:
     return shown
 
 
-@click.group()
+class _LazyConnect(click.Group):
+    """`connections connect` (OAuth flows, a callback server, NetSuite's client) is imported only when it is
+    asked for, so `connections list` and friends start quickly."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), "connect"])
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name == "connect":
+            from resolve_sync.cli.connect_commands import connect
+
+            return connect
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=_LazyConnect)
 def connections() -> None:
     """Add, inspect and change merchant connections (credentials are stored encrypted)."""
 
@@ -470,6 +484,3 @@ def remove(merchant: str, subsidiary: str | None) -> None:
     key = pick_connection(engine, merchant, subsidiary).partition_key
     remove_connection(engine, key)
     click.echo(f"removed {key}")
-
-
-connections.add_command(connect_commands.connect)  # `connections connect`: a user's "Allow access"

@@ -72,9 +72,11 @@ def store_engine(url: str | None = None) -> Engine:
 
     url = url or settings.database_url()
     engine = _engine_for(normalise_url(url))
+    if migrations.is_current(engine):
+        return engine
     if settings.uses_default_database() and url == settings.database_url():
         migrations.upgrade(engine)
-    elif not migrations.is_current(engine):
+    else:
         raise StoreNotMigrated(
             f"The store at {engine.url.render_as_string(hide_password=True)} is not at the latest schema; "
             "run `resolve-sync db upgrade` first."

@@ -116,3 +116,10 @@ def test_default_sqlite_store_is_created_and_migrated_on_first_use(tmp_path, mon
 def _schema(url: str) -> dict[str, list[str]]:
     inspector = inspect(create_store_engine(url))
     return {t: sorted(c["name"] for c in inspector.get_columns(t)) for t in inspector.get_table_names()}
+
+
+def test_the_cheap_head_check_agrees_with_alembic(store: Engine) -> None:
+    from resolve_sync.store import migrations
+
+    assert migrations.HEAD == migrations.head_revision(store) == migrations.current_revision(store)
+    assert migrations.is_current(store)

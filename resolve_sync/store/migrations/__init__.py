@@ -1,19 +1,32 @@
-"""Alembic migrations for the store, driven from code so no alembic.ini has to be found on disk."""
+"""Alembic migrations for the store, driven from code so no alembic.ini has to be found on disk.
+
+Alembic itself is imported only when a migration runs or is inspected: every CLI command opens the store,
+and checking that it is current must not cost alembic's import and script loading each time.
+"""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import DBAPIError
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent
+# Revision ids are the four-digit prefixes of the files in versions/ (a test checks alembic agrees).
+HEAD = max(
+    re.match(r"\d{4}", p.name).group()
+    for p in (MIGRATIONS_DIR / "versions").glob("[0-9][0-9][0-9][0-9]_*.py")
+)
 
 
 def alembic_config(engine: Engine) -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.attributes["engine"] = engine
@@ -21,17 +34,28 @@ def alembic_config(engine: Engine) -> Config:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
+    from alembic import command
+
     command.upgrade(alembic_config(engine), revision)
 
 
 def head_revision(engine: Engine) -> str | None:
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
 
 
 def current_revision(engine: Engine) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
     with engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()
 
 
 def is_current(engine: Engine) -> bool:
-    return current_revision(engine) == head_revision(engine)
+    """One query: the store's recorded revision is the newest one this code ships."""
+    try:
+        with engine.connect() as connection:
+            return connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == HEAD
+    except DBAPIError:  # no alembic_version table yet: a new database
+        return False
