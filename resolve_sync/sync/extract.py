@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Iterator
+from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Engine, and_, case, delete, or_, select
+from sqlalchemy import Engine, and_, case, column, delete, or_, select
+from sqlalchemy import table as sa_table
 
 from resolve_sync.kinds import RecordKind
 from resolve_sync.netsuite.client import NetSuiteClient
@@ -19,7 +21,7 @@ from resolve_sync.netsuite.queries import customer_changes, customer_scan, custo
 from resolve_sync.netsuite.responses import CheckedRows
 from resolve_sync.netsuite.scan import Rows, full_scan, incremental_scan
 from resolve_sync.netsuite.timestamps import PYTHON_FORMAT, local_to_utc, utc_to_local
-from resolve_sync.store.database import upsert_insert
+from resolve_sync.store.database import copy_rows, upsert_insert
 from resolve_sync.store.models import StagedCustomer, StagedInvoice, SyncCursor
 from resolve_sync.sync.ledger import RunContext, fence, remember_cursor
 from resolve_sync.sync.writer import record_unreadable
@@ -109,24 +111,45 @@ def _upsert(
     engine: Engine, table: Any, columns: tuple[str, ...], rows: list[dict[str, Any]], ctx: RunContext
 ) -> None:
     """Insert or update staged rows; a row counts as changed only when a NetSuite value (or, for customers,
-    being in scope) differs."""
+    being in scope) differs. On PostgreSQL the rows are copied into a temporary table first and merged
+    with one `INSERT … SELECT … ON CONFLICT`; elsewhere they go as one multi-row INSERT."""
+    if not rows:
+        return
+    scoped = ("in_scope",) if "in_scope" in rows[0] else ()
+    names = ("connection_id", "netsuite_id", "changed_run_id", "extracted_run_id", *columns, *scoped)
     insert = upsert_insert(engine, table)
-    scoped = ["in_scope"] if rows and "in_scope" in rows[0] else []
-    content = [c for c in columns if c != "lastmodified"] + scoped
+    with engine.begin() as db:
+        fence(db, ctx)
+        if engine.dialect.name == "postgresql":
+            incoming = f"incoming_{table.__tablename__}"
+            db.exec_driver_sql(
+                f"CREATE TEMP TABLE IF NOT EXISTS {incoming} (LIKE {table.__tablename__}) ON COMMIT DELETE ROWS"
+            )
+            values = itemgetter(*names)
+            copy_rows(db, incoming, names, (values(row) for row in rows))
+            source = sa_table(incoming, *[column(name) for name in names])
+            statement = insert.from_select(list(names), select(*[source.c[name] for name in names]))
+            db.execute(_merge(statement, table, columns, scoped, ctx))
+        else:
+            # Only column references, no bound parameters, in the SET and WHERE clauses: that lets
+            # SQLAlchemy send a batch as one multi-row INSERT instead of one statement per row.
+            db.execute(_merge(insert, table, columns, scoped, ctx), rows)
+
+
+def _merge(
+    insert: Any, table: Any, columns: tuple[str, ...], scoped: tuple[str, ...], ctx: RunContext
+) -> Any:
+    content = [c for c in columns if c != "lastmodified"] + list(scoped)
     differs = or_(*[getattr(table, c).is_distinct_from(getattr(insert.excluded, c)) for c in content])
     values = {c: getattr(insert.excluded, c) for c in (*columns, *scoped)}
-    # Only column references, no bound parameters, in the SET and WHERE clauses: that lets SQLAlchemy send
-    # a batch as one multi-row INSERT instead of one statement per row.
     values["changed_run_id"] = case((differs, insert.excluded.changed_run_id), else_=table.changed_run_id)
     values["extracted_run_id"] = insert.excluded.extracted_run_id
     refresh = (
         differs if not ctx.full else or_(differs, table.extracted_run_id != insert.excluded.extracted_run_id)
     )
-    statement = insert.on_conflict_do_update(
+    return insert.on_conflict_do_update(
         index_elements=["connection_id", "netsuite_id"], set_=values, where=refresh
     )
-    with engine.begin() as db:
-        db.execute(statement, rows)
 
 
 def _with_scope(engine: Engine, ctx: RunContext, pages: Iterable[Rows]) -> Iterator[Rows]:
