@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from operator import itemgetter
 from typing import Any
 
@@ -16,17 +17,22 @@ from sqlalchemy import Engine, and_, case, column, delete, or_, select
 from sqlalchemy import table as sa_table
 
 from resolve_sync.kinds import RecordKind
-from resolve_sync.netsuite.client import NetSuiteClient
+from resolve_sync.netsuite.client import MAX_PAGE, NetSuiteClient
 from resolve_sync.netsuite.queries import customer_changes, customer_scan, customers_by_id, invoice_scan
-from resolve_sync.netsuite.responses import CheckedRows
-from resolve_sync.netsuite.scan import Rows, full_scan, incremental_scan
-from resolve_sync.netsuite.timestamps import PYTHON_FORMAT, local_to_utc, utc_to_local
+from resolve_sync.netsuite.responses import UNKEYED, CheckedRows
+from resolve_sync.netsuite.scan import Rows, ScanQuery, full_scan, incremental_scan
+from resolve_sync.netsuite.timestamps import PYTHON_FORMAT, local_to_utc, to_timestamp_literal, utc_to_local
 from resolve_sync.store.database import copy_rows, upsert_insert
 from resolve_sync.store.models import StagedCustomer, StagedInvoice, SyncCursor
 from resolve_sync.sync.ledger import RunContext, fence, remember_cursor
 from resolve_sync.sync.writer import record_unreadable
 
 DEFAULT_OVERLAP = dt.timedelta(minutes=15)
+# A change of more pages than this is read like a full read (key ranges in parallel, under the cursor's
+# predicate) rather than page after page in (lastmodifieddate, id) order: a mass change in NetSuite then
+# reads at the governance bound. A row changed again during such a read has a later lastmodifieddate, and
+# the next run re-reads from the cursor minus the overlap, so it is not lost (R17).
+SEQUENTIAL_CHANGE_PAGES = 2
 STAGE_BATCH = 1000
 CUSTOMER_COLUMNS = (
     "entityid",
@@ -80,7 +86,7 @@ def extract_customers(
         pages = full_scan(client, customer_scan(subsidiary_id=ctx.subsidiary_id, filter_field_id=field))
         read, latest = _stage(engine, ctx, StagedCustomer, CUSTOMER_COLUMNS, pages, in_scope=True)
     else:
-        changes = incremental_scan(
+        changes = _changes(
             client, customer_changes(subsidiary_id=ctx.subsidiary_id, filter_field_id=field), since
         )
         read, latest = _stage(
@@ -99,12 +105,30 @@ def extract_invoices(
     """Invoices of the subsidiary dated within the 12 months before the run's logical date (R1)."""
     query = invoice_scan(subsidiary_id=ctx.subsidiary_id, since=ctx.invoice_window_start)
     since = _since(engine, ctx, "invoices", overlap)
-    pages = full_scan(client, query) if since is None else incremental_scan(client, query, since)
+    pages = full_scan(client, query) if since is None else _changes(client, query, since)
     read, latest = _stage(engine, ctx, StagedInvoice, INVOICE_COLUMNS, pages)
     if ctx.full:
         _sweep(engine, ctx, StagedInvoice)
     remember_cursor(engine, ctx, "invoices", latest)
     return {"invoices_read": read}
+
+
+def _changes(client: NetSuiteClient, query: ScanQuery, since: str) -> Iterable[Rows]:
+    """What changed since the cursor (R17): counted first (one request); nothing, a keyset read of a few
+    pages, or a parallel ranged read of a mass change."""
+    changed = replace(
+        query,
+        where=" AND ".join(
+            f"({p})" for p in (query.where, f"{query.modified} >= {to_timestamp_literal(since)}") if p
+        ),
+    )
+    probe = client.suiteql(changed.probe_sql(), limit=1, shape=UNKEYED)
+    count = (probe.items[0] if probe.items else {}).get("n")
+    if count == "0":
+        return []
+    if isinstance(count, str) and count.isdigit() and int(count) > SEQUENTIAL_CHANGE_PAGES * MAX_PAGE:
+        return full_scan(client, changed)
+    return incremental_scan(client, query, since)
 
 
 def _upsert(
