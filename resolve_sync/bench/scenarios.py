@@ -428,7 +428,9 @@ def apply_scenarios(customers: int, invoices: int, url: str, raw_url: str, engin
                 ratio <= limit_of,
                 [
                     f"NetSuite at {APPLY_LATENCY_MS} ms a page, concurrency limit {APPLY_LIMIT}",
-                    f"{bulk} into empty tables of the same schema, same database server, one transaction",
+                    f"{bulk} into empty tables of the same schema"
+                    + (", same database server" if bulk == "COPY" else ", a file beside the store's")
+                    + ", one transaction",
                 ],
             )
         )
