@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 import anyio
+import orjson
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -42,8 +43,8 @@ from resolve_sync.sandbox.request_body import (
 from resolve_sync.sandbox.suiteql import (
     CompiledQuery,
     SuiteQLError,
+    column_renderers,
     compile_suiteql,
-    render_value,
     unsupported,
 )
 
@@ -315,7 +316,7 @@ class Sandbox:
         await self.delay(number, len(items))
         self.stats.rows_served += len(items)
         visible = min(total, RESULT_CAP)
-        return JSONResponse(
+        return page_response(
             {
                 "links": _page_links(request, limit, offset, visible),
                 "count": len(items),
@@ -360,13 +361,13 @@ class Sandbox:
         for table in compiled.star_tables:
             for name, kind in table.columns.items():
                 kinds.setdefault(name, kind)
-        date_format = self.account.fixture.date_format
+        renderers = column_renderers(columns, kinds, self.account.fixture.date_format)
         items = []
         for row in rows:
             item: dict[str, Any] = {"links": []}
-            for name, value in zip(columns, row, strict=True):
+            for (name, render), value in zip(renderers, row, strict=True):
                 if value is not None:  # NetSuite omits null columns
-                    item[name] = render_value(value, kinds.get(name), date_format)
+                    item[name] = render(value)
             items.append(item)
         return total, items
 
@@ -425,6 +426,16 @@ class Sandbox:
         except LoginRejected as rejected:
             self.stats.auth_failures[rejected.reason] += 1
             return JSONResponse({"error": "invalid_client"}, status_code=401)
+
+
+def page_response(envelope: dict[str, Any]) -> Response:
+    """A SuiteQL page serialised with orjson (the same compact UTF-8 JSON as Starlette's encoder, several
+    times faster on a 1,000-row page); anything orjson refuses goes through Starlette's encoder as before."""
+    try:
+        body = orjson.dumps(envelope)
+    except orjson.JSONEncodeError:
+        return JSONResponse(envelope)
+    return Response(body, media_type="application/json")
 
 
 def _is_small_number(raw: str) -> bool:

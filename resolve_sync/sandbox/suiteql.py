@@ -8,8 +8,10 @@ SYSDATE, ADD_MONTHS, NVL, ROWNUM, joins, EXISTS, GROUP BY, aggregates) is transl
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import lru_cache, partial
 from typing import Any
 
 import sqlglot
@@ -388,6 +390,30 @@ def _format_date(day: dt.date, date_format: str) -> str:
             out.append(date_format[i])
             i += 1
     return "".join(out)
+
+
+def column_renderers(
+    columns: list[str], kinds: dict[str, Kind | None], date_format: str
+) -> list[tuple[str, Callable[[Any], str]]]:
+    """Per output column, the function that gives a value its wire form, chosen once per page rather than
+    per value: text and numbers take a type check and `str`, dates a cached formatting."""
+    renderers: list[tuple[str, Callable[[Any], str]]] = []
+    for name in columns:
+        kind = kinds.get(name)
+        if kind in ("date", "datetime"):
+            renderers.append((name, partial(_render_dated, kind=kind, date_format=date_format)))
+        else:
+            renderers.append((name, _render_plain))
+    return renderers
+
+
+def _render_plain(value: Any) -> str:
+    return render_value(value, None, "") if value.__class__ is float else str(value)
+
+
+@lru_cache(maxsize=8192)
+def _render_dated(value: Any, *, kind: Kind, date_format: str) -> str:
+    return render_value(value, kind, date_format)
 
 
 def render_value(value: Any, kind: Kind | None, date_format: str) -> str:

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import io
+from collections.abc import Iterable, Sequence
+from decimal import Decimal
 from functools import cache
 from typing import Any
 
+import orjson
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import DBAPIError
 
 from resolve_sync import settings
 from resolve_sync.errors import StoreError
@@ -82,3 +88,55 @@ def store_engine(url: str | None = None) -> Engine:
             "run `resolve-sync db upgrade` first."
         )
     return engine
+
+
+# -- bulk writes ------------------------------------------------------------------------------------------
+
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def copy_text(value: Any) -> str:
+    """One value in COPY's text format: NULL as \\N, booleans as t/f, JSON as its text, aware timestamps as
+    naive UTC (how `UTCDateTime` stores them), and tab, newline, carriage return and backslash escaped."""
+    if isinstance(value, str):
+        if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
+            return value.translate(_COPY_ESCAPES)
+        return value
+    if value is None:
+        return "\\N"
+    if value is True:
+        return "t"
+    if value is False:
+        return "f"
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(dt.UTC).replace(tzinfo=None)
+        return value.isoformat()
+    if isinstance(value, dt.date | int | Decimal):
+        return str(value)
+    if isinstance(value, dict | list):
+        return copy_text(orjson.dumps(value).decode())
+    return copy_text(str(value))
+
+
+def copy_rows(db: Connection, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
+    """PostgreSQL's bulk path: `COPY table (columns) FROM STDIN` in the caller's transaction; returns the
+    rows copied. Errors come back as SQLAlchemy's (an IntegrityError for a unique violation, a DBAPIError
+    for a lost connection), as they would from `db.execute`."""
+    buffer = io.StringIO()
+    count = 0
+    for row in rows:
+        buffer.write("\t".join([copy_text(value) for value in row]))
+        buffer.write("\n")
+        count += 1
+    if not count:
+        return 0
+    buffer.seek(0)
+    statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+    raw = db.connection.driver_connection
+    try:
+        with raw.cursor() as cursor:  # type: ignore[union-attr]
+            cursor.copy_expert(statement, buffer)
+    except raw.Error as error:  # type: ignore[union-attr]
+        raise DBAPIError.instance(statement, None, error, raw.Error, dialect=db.dialect) from error  # type: ignore[union-attr]
+    return count

@@ -43,9 +43,7 @@ def apply_run(engine: Engine, ctx: RunContext) -> Counter[str]:
     ancestry = top_level_ancestors({k: f.parent_id for k, f in facts.items()})
     adopt = links_from_resolutions(resolutions(engine, ctx.connection.merchant_id))
     duplicates = pairs_by_netsuite_id(duplicate_pairs(engine, ctx.connection, facts, ancestry))
-    analyzer = _Analyzer(engine)
     for batch in _rows_to_plan(engine, ctx, StagedCustomer, NetSuiteCustomerLink):
-        analyzer.after_batch()
         _apply_batch(
             engine,
             ctx,
@@ -60,7 +58,6 @@ def apply_run(engine: Engine, ctx: RunContext) -> Counter[str]:
     for batch in _rows_to_plan(
         engine, ctx, StagedInvoice, NetSuiteInvoiceLink, extra=extra, everything=everything
     ):
-        analyzer.after_batch()
         _apply_batch(
             engine,
             ctx,
@@ -187,23 +184,3 @@ def _apply_batch(
         except IntegrityError:
             if attempt == CAS_ATTEMPTS - 1:
                 raise
-
-
-class _Analyzer:
-    """Refreshes PostgreSQL's statistics while a first load grows the tables (after batch 1, 2, 4, 8, …).
-
-    Foreign-key checks run through plans cached per connection; planned while the tables were empty they
-    scan instead of using the unique index, which made a first load quadratic. ANALYZE invalidates them."""
-
-    TABLES = ("resolve_customers", "resolve_invoices", "netsuite_customer_links", "netsuite_invoice_links")
-
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        self.batches = 0
-
-    def after_batch(self) -> None:
-        self.batches += 1
-        if self.engine.dialect.name != "postgresql" or self.batches & (self.batches - 1):
-            return
-        with self.engine.begin() as db:
-            db.exec_driver_sql("ANALYZE " + ", ".join(self.TABLES))

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
+from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Engine, and_, case, delete, or_, select
+from sqlalchemy import Engine, and_, case, column, delete, or_, select
+from sqlalchemy import table as sa_table
 
 from resolve_sync.kinds import RecordKind
-from resolve_sync.netsuite.client import NetSuiteClient
+from resolve_sync.netsuite.client import MAX_PAGE, NetSuiteClient
 from resolve_sync.netsuite.errors import NetSuitePermissionError, NetSuiteQueryError
 from resolve_sync.netsuite.queries import (
     customer_changes,
@@ -24,14 +27,19 @@ from resolve_sync.netsuite.queries import (
     invoice_scan,
 )
 from resolve_sync.netsuite.responses import UNKEYED, CheckedRows
-from resolve_sync.netsuite.scan import Rows, full_scan, incremental_scan
-from resolve_sync.netsuite.timestamps import PYTHON_FORMAT, local_to_utc, utc_to_local
-from resolve_sync.store.database import upsert_insert
+from resolve_sync.netsuite.scan import Rows, ScanQuery, full_scan, incremental_scan
+from resolve_sync.netsuite.timestamps import PYTHON_FORMAT, local_to_utc, to_timestamp_literal, utc_to_local
+from resolve_sync.store.database import copy_rows, upsert_insert
 from resolve_sync.store.models import StagedCustomer, StagedInvoice, SyncCursor
 from resolve_sync.sync.ledger import RunContext, fence, remember_cursor
 from resolve_sync.sync.writer import record_unreadable
 
 DEFAULT_OVERLAP = dt.timedelta(minutes=15)
+# A change of more pages than this is read like a full read (key ranges in parallel, under the cursor's
+# predicate) rather than page after page in (lastmodifieddate, id) order: a mass change in NetSuite then
+# reads at the governance bound. A row changed again during such a read has a later lastmodifieddate, and
+# the next run re-reads from the cursor minus the overlap, so it is not lost (R17).
+SEQUENTIAL_CHANGE_PAGES = 2
 STAGE_BATCH = 1000
 CUSTOMER_COLUMNS = (
     "entityid",
@@ -85,7 +93,7 @@ def extract_customers(
         pages = full_scan(client, customer_scan(subsidiary_id=ctx.subsidiary_id, filter_field_id=field))
         read, latest = _stage(engine, ctx, StagedCustomer, CUSTOMER_COLUMNS, pages, in_scope=True)
     else:
-        changes = incremental_scan(
+        changes = _changes(
             client, customer_changes(subsidiary_id=ctx.subsidiary_id, filter_field_id=field), since
         )
         read, latest = _stage(
@@ -105,7 +113,7 @@ def extract_invoices(
     """Invoices of the subsidiary dated within the 12 months before the run's logical date (R1)."""
     query = invoice_scan(subsidiary_id=ctx.subsidiary_id, since=ctx.invoice_window_start)
     since = _since(engine, ctx, "invoices", overlap)
-    pages = full_scan(client, query) if since is None else incremental_scan(client, query, since)
+    pages = full_scan(client, query) if since is None else _changes(client, query, since)
     read, latest = _stage(engine, ctx, StagedInvoice, INVOICE_COLUMNS, pages)
     if ctx.full:
         _sweep(engine, ctx, StagedInvoice)
@@ -115,28 +123,67 @@ def extract_invoices(
     return {"invoices_read": read}
 
 
+def _changes(client: NetSuiteClient, query: ScanQuery, since: str) -> Iterable[Rows]:
+    """What changed since the cursor (R17): counted first (one request); nothing, a keyset read of a few
+    pages, or a parallel ranged read of a mass change."""
+    changed = replace(
+        query,
+        where=" AND ".join(
+            f"({p})" for p in (query.where, f"{query.modified} >= {to_timestamp_literal(since)}") if p
+        ),
+    )
+    probe = client.suiteql(changed.probe_sql(), limit=1, shape=UNKEYED)
+    count = (probe.items[0] if probe.items else {}).get("n")
+    if count == "0":
+        return []
+    if isinstance(count, str) and count.isdigit() and int(count) > SEQUENTIAL_CHANGE_PAGES * MAX_PAGE:
+        return full_scan(client, changed)
+    return incremental_scan(client, query, since)
+
+
 def _upsert(
     engine: Engine, table: Any, columns: tuple[str, ...], rows: list[dict[str, Any]], ctx: RunContext
 ) -> None:
     """Insert or update staged rows; a row counts as changed only when a NetSuite value (or, for customers,
-    being in scope) differs."""
+    being in scope) differs. On PostgreSQL the rows are copied into a temporary table first and merged
+    with one `INSERT … SELECT … ON CONFLICT`; elsewhere they go as one multi-row INSERT."""
+    if not rows:
+        return
+    scoped = ("in_scope",) if "in_scope" in rows[0] else ()
+    names = ("connection_id", "netsuite_id", "changed_run_id", "extracted_run_id", *columns, *scoped)
     insert = upsert_insert(engine, table)
-    scoped = ["in_scope"] if rows and "in_scope" in rows[0] else []
-    content = [c for c in columns if c != "lastmodified"] + scoped
+    with engine.begin() as db:
+        fence(db, ctx)
+        if engine.dialect.name == "postgresql":
+            incoming = f"incoming_{table.__tablename__}"
+            db.exec_driver_sql(
+                f"CREATE TEMP TABLE IF NOT EXISTS {incoming} (LIKE {table.__tablename__}) ON COMMIT DELETE ROWS"
+            )
+            values = itemgetter(*names)
+            copy_rows(db, incoming, names, (values(row) for row in rows))
+            source = sa_table(incoming, *[column(name) for name in names])
+            statement = insert.from_select(list(names), select(*[source.c[name] for name in names]))
+            db.execute(_merge(statement, table, columns, scoped, ctx))
+        else:
+            # Only column references, no bound parameters, in the SET and WHERE clauses: that lets
+            # SQLAlchemy send a batch as one multi-row INSERT instead of one statement per row.
+            db.execute(_merge(insert, table, columns, scoped, ctx), rows)
+
+
+def _merge(
+    insert: Any, table: Any, columns: tuple[str, ...], scoped: tuple[str, ...], ctx: RunContext
+) -> Any:
+    content = [c for c in columns if c != "lastmodified"] + list(scoped)
     differs = or_(*[getattr(table, c).is_distinct_from(getattr(insert.excluded, c)) for c in content])
     values = {c: getattr(insert.excluded, c) for c in (*columns, *scoped)}
-    # Only column references, no bound parameters, in the SET and WHERE clauses: that lets SQLAlchemy send
-    # a batch as one multi-row INSERT instead of one statement per row.
     values["changed_run_id"] = case((differs, insert.excluded.changed_run_id), else_=table.changed_run_id)
     values["extracted_run_id"] = insert.excluded.extracted_run_id
     refresh = (
         differs if not ctx.full else or_(differs, table.extracted_run_id != insert.excluded.extracted_run_id)
     )
-    statement = insert.on_conflict_do_update(
+    return insert.on_conflict_do_update(
         index_elements=["connection_id", "netsuite_id"], set_=values, where=refresh
     )
-    with engine.begin() as db:
-        db.execute(statement, rows)
 
 
 def _unstage_deleted(

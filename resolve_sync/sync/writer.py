@@ -2,21 +2,31 @@
 
 Resolve rows and their links with the last-synced values, compare-and-set updates (R7), drift for financed
 invoices (R8) and the per-record outcomes (SPEC §4) are written together, so a batch is all or nothing.
+
+Every write is a set operation on the batch, never a statement per record. On PostgreSQL new rows (records,
+links, outcomes) go in with `COPY`, and updates are one `UPDATE … FROM` per set of changed fields over a
+delta copied into a temporary table, guarded by the planned version (R7) and, for invoices, by `advanced`
+(R8); the ids it returns tell which rows were edited meanwhile, and only those take the per-row re-read
+and retry. SQLite, in process, takes the same batches through `executemany`. What to write was decided by
+the pure rules (`plan.py`, `transform.py`); nothing here decides it again.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections import Counter
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Engine, bindparam, insert, select, update
+from sqlalchemy import Engine, bindparam, insert, select, text, update
 from sqlalchemy.engine import Connection as DB
 from sqlalchemy.exc import IntegrityError
 
 from resolve_sync.kinds import Outcome, RecordKind
 from resolve_sync.netsuite.responses import RejectedRow
+from resolve_sync.store.database import copy_rows
 from resolve_sync.store.models import (
     RESOLVE_SOURCE_NETSUITE,
     InvoiceDrift,
@@ -85,8 +95,9 @@ def _insert_records(
     invoice_defaults = {"advanced": False, "archived": False} if kind == RecordKind.INVOICE else {}
     for action in creates:
         action.resolve_id = new_resolve_id(prefix)
-    db.execute(
-        insert(model),
+    _insert_rows(
+        db,
+        model,
         [
             {
                 "id": a.resolve_id,
@@ -105,12 +116,65 @@ def _insert_records(
     )
 
 
+def _insert_rows(db: DB, model: Any, rows: list[dict[str, Any]]) -> None:
+    """New rows of one table, all with the same keys: `COPY` on PostgreSQL, `executemany` elsewhere."""
+    if not rows:
+        return
+    columns = list(rows[0])
+    if db.dialect.name != "postgresql":
+        # The driver's executemany with the columns' own bind processors (stored exactly as through
+        # SQLAlchemy), without SQLAlchemy's per-row parameter handling, which cost more than the inserts.
+        marks = ", ".join("?" * len(columns))
+        db.exec_driver_sql(
+            f"INSERT INTO {model.__tablename__} ({', '.join(columns)}) VALUES ({marks})",
+            _bound(db, model, columns, [[row[c] for c in columns] for row in rows]),
+        )
+        return
+    values = itemgetter(*columns)
+    copy_rows(db, model.__tablename__, columns, (values(row) for row in rows))
+    if model is not SyncRecordOutcome:
+        _keep_statistics(db, model.__tablename__, len(rows))
+
+
+def _bound(db: DB, model: Any, columns: Sequence[str], rows: list[list[Any]]) -> list[tuple[Any, ...]]:
+    """Rows as the driver takes them: each value through its column's bind processor."""
+    processors = [
+        (i, p)
+        for i, c in enumerate(columns)
+        if (p := model.__table__.c[c].type._cached_bind_processor(db.dialect))
+    ]
+    for i, process in processors:
+        last_in: Any = object()
+        last_out: Any = None
+        for row in rows:
+            value = row[i]
+            if value is not last_in:  # a batch shares many values (its timestamp): process each once
+                last_in, last_out = value, process(value)
+            row[i] = last_out
+    return [tuple(row) for row in rows]
+
+
+def _keep_statistics(db: DB, table: str, added: int) -> None:
+    """ANALYZE a table whose statistics say it holds fewer rows than this batch just added (a first load),
+    in the batch's own transaction, so it counts the rows just copied. The foreign-key checks of the next
+    COPY and the link lookups run through plans cached per connection; planned while the tables looked
+    empty they scan instead of using the unique index, which made a first load quadratic. Once analysed
+    with rows, the planner scales the estimate with the table's size itself, so a big table is not analysed
+    again."""
+    estimate = db.scalar(
+        text("SELECT reltuples FROM pg_class WHERE oid = CAST(:table AS regclass)"), {"table": table}
+    )
+    if estimate is None or estimate < added:
+        db.exec_driver_sql(f"ANALYZE {table}")
+
+
 def _insert_links(db: DB, ctx: RunContext, kind: RecordKind, actions: list[Action], now: dt.datetime) -> None:
     if not actions:
         return
     _, link_model, link_column, _ = TABLES[kind]
-    db.execute(
-        insert(link_model),
+    _insert_rows(
+        db,
+        link_model,
         [
             {
                 "merchant_id": ctx.connection.merchant_id,
@@ -128,10 +192,30 @@ def _insert_links(db: DB, ctx: RunContext, kind: RecordKind, actions: list[Actio
 def _update_links(db: DB, ctx: RunContext, kind: RecordKind, actions: list[Action], now: dt.datetime) -> None:
     """Remember the NetSuite values just handled. An update the compare-and-set turned into drift (financed
     meanwhile) is remembered too: its change is recorded as drift once, not again every run."""
-    written = actions
-    if not written:
+    if not actions:
         return
     link_model = TABLES[kind][1]
+    if db.dialect.name == "postgresql":
+        delta = _copy_delta(
+            db,
+            link_model.__tablename__,
+            ["netsuite_id", "synced_values"],
+            [(a.netsuite_id, a.synced_values) for a in actions],
+        )
+        db.execute(
+            text(
+                f"UPDATE {link_model.__tablename__} AS link SET synced_values = delta.synced_values, "
+                f"synced_at = :now FROM {delta} AS delta WHERE link.merchant_id = :merchant "
+                "AND link.netsuite_account_id = :account AND link.netsuite_id = delta.netsuite_id"
+            ),
+            {
+                "now": now.astimezone(dt.UTC).replace(tzinfo=None),
+                "merchant": ctx.connection.merchant_id,
+                "account": ctx.connection.netsuite_account_id,
+            },
+        )
+        db.exec_driver_sql(f"DROP TABLE {delta}")
+        return
     db.execute(
         update(link_model)
         .where(
@@ -141,8 +225,21 @@ def _update_links(db: DB, ctx: RunContext, kind: RecordKind, actions: list[Actio
         )
         .values(synced_values=bindparam("b_synced"), synced_at=now)
         .execution_options(synchronize_session=False),
-        [{"b_netsuite_id": a.netsuite_id, "b_synced": a.synced_values} for a in written],
+        [{"b_netsuite_id": a.netsuite_id, "b_synced": a.synced_values} for a in actions],
     )
+
+
+def _copy_delta(db: DB, table: str, columns: Sequence[str], rows: list[Sequence[Any]]) -> str:
+    """A temporary table shaped like `table`'s `columns` (plus any `expected_version`), filled with `COPY`;
+    dropped by the caller once used, and at commit at the latest."""
+    name = f"delta_{uuid.uuid4().hex[:12]}"
+    selected = ", ".join("version AS expected_version" if c == "expected_version" else c for c in columns)
+    db.exec_driver_sql(
+        f"CREATE TEMP TABLE {name} ON COMMIT DROP AS SELECT {selected} FROM {table} WITH NO DATA"
+    )
+    copy_rows(db, name, columns, rows)
+    db.exec_driver_sql(f"ANALYZE {name}")
+    return name
 
 
 def compare_and_set(db: DB, model: Any, updates: list[Action], now: dt.datetime) -> None:
@@ -150,10 +247,15 @@ def compare_and_set(db: DB, model: Any, updates: list[Action], now: dt.datetime)
     Resolve meanwhile is re-read and the same NetSuite changes applied on top of the edit. A financed
     invoice is never touched, even if it was financed after planning (R8)."""
     pending = list(updates)
-    for _ in range(CAS_ATTEMPTS):
+    for attempt in range(CAS_ATTEMPTS):
         if not pending:
             return
-        conflicted = [action for action in pending if not _set_one(db, model, action, now)]
+        if attempt == 0 and db.dialect.name == "postgresql":
+            conflicted = _set_many(db, model, pending, now)
+        elif attempt == 0:
+            conflicted = _set_executemany(db, model, pending, now)
+        else:
+            conflicted = [action for action in pending if not _set_one(db, model, action, now)]
         if not conflicted:
             return
         states = {
@@ -169,6 +271,87 @@ def compare_and_set(db: DB, model: Any, updates: list[Action], now: dt.datetime)
             pending.append(action)
     if pending:
         raise IntegrityError("compare-and-set kept failing", None, Exception("concurrent edits"))
+
+
+def _set_many(db: DB, model: Any, actions: list[Action], now: dt.datetime) -> list[Action]:
+    """The set-based compare-and-set: one `UPDATE … FROM` per set of changed fields, over the delta, only
+    where the row still has the planned version (and, for an invoice, is not financed). Returns the actions
+    it could not apply (edited or financed meanwhile)."""
+    table = model.__tablename__
+    by_fields: dict[tuple[str, ...], list[Action]] = defaultdict(list)
+    for action in actions:
+        by_fields[tuple(sorted(action.fields))].append(action)
+    applied: set[str] = set()
+    for names, group in by_fields.items():
+        delta = _copy_delta(
+            db,
+            table,
+            ["id", "expected_version", *names],
+            [(a.resolve_id, a.expected_version, *(a.fields[n] for n in names)) for a in group],
+        )
+        assignments = "".join(f"{name} = delta.{name}, " for name in names)
+        financed = " AND NOT record.advanced" if model is ResolveInvoice else ""
+        applied.update(
+            db.execute(
+                text(
+                    f"UPDATE {table} AS record SET {assignments}version = record.version + 1, "
+                    f"updated_at = :now, updated_by = :by FROM {delta} AS delta WHERE record.id = delta.id "
+                    "AND (delta.expected_version IS NULL OR record.version = delta.expected_version)"
+                    f"{financed} RETURNING record.id"
+                ),
+                {"now": now.astimezone(dt.UTC).replace(tzinfo=None), "by": UPDATED_BY},
+            ).scalars()
+        )
+        db.exec_driver_sql(f"DROP TABLE {delta}")
+    return [action for action in actions if action.resolve_id not in applied]
+
+
+def _set_executemany(db: DB, model: Any, actions: list[Action], now: dt.datetime) -> list[Action]:
+    """The batched compare-and-set for SQLite: one executemany per set of changed fields, each row guarded
+    by its planned version (and `advanced`). When fewer rows changed than were sent, the rows this batch
+    wrote are told apart by their `updated_at`, this batch's own timestamp."""
+    table = model.__tablename__
+    by_fields: dict[tuple[str, ...], list[Action]] = defaultdict(list)
+    for action in actions:
+        by_fields[tuple(sorted(action.fields))].append(action)
+    missed = 0
+    for names, group in by_fields.items():
+        assignments = "".join(f"{name} = ?, " for name in names)
+        financed = " AND advanced = 0" if model is ResolveInvoice else ""
+        rows = _bound(
+            db,
+            model,
+            [*names, "updated_at", "updated_by", "id", "version", "version"],
+            [
+                [
+                    *(a.fields[n] for n in names),
+                    now,
+                    UPDATED_BY,
+                    a.resolve_id,
+                    a.expected_version,
+                    a.expected_version,
+                ]
+                for a in group
+            ],
+        )
+        result = db.exec_driver_sql(
+            f"UPDATE {table} SET {assignments}version = version + 1, updated_at = ?, updated_by = ? "
+            f"WHERE id = ? AND (? IS NULL OR version = ?){financed}",
+            rows,
+        )
+        missed += len(group) - result.rowcount
+    if not missed:
+        return []
+    written = set(
+        db.scalars(
+            select(model.id).where(
+                model.id.in_([a.resolve_id for a in actions]),
+                model.updated_at == now,
+                model.updated_by == UPDATED_BY,
+            )
+        )
+    )
+    return [action for action in actions if action.resolve_id not in written]
 
 
 def _set_one(db: DB, model: Any, action: Action, now: dt.datetime) -> bool:
@@ -278,8 +461,9 @@ def _story_changed(db: DB, ctx: RunContext, kind: RecordKind, actions: list[Acti
 def _insert_outcomes(db: DB, ctx: RunContext, actions: list[Action], now: dt.datetime) -> None:
     if not actions:
         return
-    db.execute(
-        insert(SyncRecordOutcome),
+    _insert_rows(
+        db,
+        SyncRecordOutcome,
         [
             {
                 "run_id": ctx.run_id,
