@@ -118,6 +118,17 @@ class SandboxAccount:
         self._connections.append(connection)
         return connection
 
+    def size_hint(self) -> int:
+        """Rows in the account's largest record table (customers or transactions): what a legitimate full
+        scan may have to read. Cheap (MAX(rowid)), so it is read for every query."""
+        connection = self.reader()
+        sizes = [
+            connection.execute(f'SELECT COALESCE(MAX(rowid), 0) FROM "{table}"').fetchone()[0]
+            for table in ("customer", "transaction")
+            if table in self.tables
+        ]
+        return max(sizes, default=0)
+
     def reader(self) -> sqlite3.Connection:
         connection = getattr(self._local, "connection", None)
         if connection is None:

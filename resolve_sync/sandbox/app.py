@@ -347,7 +347,7 @@ class Sandbox:
         compiled = self._compile(query)
         connection = self.account.reader()
         try:
-            with QueryBudget(connection):  # one budget for the count, the page and its fetch
+            with QueryBudget(connection, rows=self.account.size_hint()):  # one budget for count, page, fetch
                 total = connection.execute(compiled.count_sql).fetchone()[0]
                 columns, cursor = self.account.execute(
                     f"SELECT * FROM ({compiled.sql}) LIMIT ? OFFSET ?", (limit, offset)

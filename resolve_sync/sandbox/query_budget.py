@@ -18,6 +18,12 @@ from types import TracebackType
 
 MAX_STEPS = 50_000_000
 MAX_CPU_SECONDS = 2.0
+# A full scan or aggregate over the largest table is legitimate at any account size (the client's
+# MIN/MAX/COUNT probe over a million invoices is one), so the budget grows with the account: per row of
+# its largest table, room for a few passes. A runaway join still stops, because its cost grows with a
+# power of the rows, not linearly. ([U] NetSuite's own search timeout is not documented.)
+STEPS_PER_ROW = 500
+CPU_SECONDS_PER_ROW = 30e-6
 CHECK_EVERY = 10_000
 
 
@@ -34,12 +40,17 @@ class QueryBudget:
     """`with QueryBudget(connection):` around every statement of one request (count, page, fetch)."""
 
     def __init__(
-        self, connection: sqlite3.Connection, *, max_steps: int | None = None, max_cpu: float | None = None
+        self,
+        connection: sqlite3.Connection,
+        *,
+        rows: int = 0,
+        max_steps: int | None = None,
+        max_cpu: float | None = None,
     ) -> None:
         self.connection = connection
         # Read at call time so a test can lower the module's limits.
-        self.max_steps = MAX_STEPS if max_steps is None else max_steps
-        self.max_cpu = MAX_CPU_SECONDS if max_cpu is None else max_cpu
+        self.max_steps = MAX_STEPS + STEPS_PER_ROW * rows if max_steps is None else max_steps
+        self.max_cpu = MAX_CPU_SECONDS + CPU_SECONDS_PER_ROW * rows if max_cpu is None else max_cpu
         self.steps = 0
         self.exceeded = False
         self._started = 0.0

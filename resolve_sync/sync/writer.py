@@ -37,7 +37,7 @@ from resolve_sync.store.models import (
     SyncRecordOutcome,
     utcnow,
 )
-from resolve_sync.sync.ledger import RunContext
+from resolve_sync.sync.ledger import RunContext, fence
 from resolve_sync.sync.plan import freeze_financed
 from resolve_sync.sync.records import Action
 
@@ -418,6 +418,7 @@ def record_unreadable(engine: Engine, ctx: RunContext, kind: RecordKind, rejecte
         return
     now = utcnow()
     with engine.begin() as db:
+        fence(db, ctx)
         db.execute(
             insert(SyncRecordOutcome),
             [
