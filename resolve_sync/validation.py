@@ -11,6 +11,7 @@ shapes lets a typo or an attacker send credentials to another host.
 
 from __future__ import annotations
 
+import datetime as dt
 import ipaddress
 import re
 import urllib.parse
@@ -205,3 +206,17 @@ def record_key(value: object) -> str:
     raise InvalidValue(
         f"{_shown(value)} is not a record key: use netsuite:<internal id> or resolve:<customer id>."
     )
+
+
+EARLIEST_LOGICAL_DATE = dt.date(1990, 1, 1)
+
+
+def logical_date(day: dt.date) -> dt.date:
+    """A run's logical date (`--as-of`, a schedule's date): the invoice window is the 12 months before it, so
+    it cannot be before NetSuite existed or after tomorrow (UTC)."""
+    latest = dt.datetime.now(dt.UTC).date() + dt.timedelta(days=1)
+    if not EARLIEST_LOGICAL_DATE <= day <= latest:
+        raise ConfigurationError(
+            f"Logical date {day.isoformat()} is out of range: use a date from {EARLIEST_LOGICAL_DATE} to {latest}."
+        )
+    return day

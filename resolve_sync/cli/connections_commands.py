@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import re
 import sys
-from pathlib import Path
 from typing import Any
 
 import click
@@ -286,9 +285,18 @@ def _credentials(
     return stored, (values if not missing else None)
 
 
+SECRET_FILE_LIMIT = 64 * 1024  # a key or a PEM private key is a few KiB; /dev/zero is not a secret
+
+
 def _read_secret_file(path: str, option: str) -> str:
     try:
-        return Path(path).read_text()
+        with open(path, "rb") as file:
+            data = file.read(SECRET_FILE_LIMIT + 1)
+        if len(data) > SECRET_FILE_LIMIT:
+            raise ConfigurationError(
+                f"{option} {path}: larger than {SECRET_FILE_LIMIT // 1024} KiB, so not a credential file."
+            )
+        return data.decode()
     except (OSError, UnicodeDecodeError) as error:
         reason = getattr(error, "strerror", None) or type(error).__name__
         raise ConfigurationError(f"{option} {path}: cannot be read ({reason}).") from None

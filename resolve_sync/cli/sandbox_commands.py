@@ -27,6 +27,10 @@ def serve(fixture: str, host: str, port: int) -> None:
         server = SandboxServer(fixture, host=host, port=port)
     except FixtureError as error:
         raise click.ClickException(str(error)) from None
+    except OSError as error:  # the port is taken, or the host is not this machine's
+        raise click.ClickException(
+            f"cannot listen on {host}:{port} ({error.strerror or error}); pick another --port (0 picks a free one)."
+        ) from None
     click.echo(server.base_url)
     sys.stdout.flush()
     try:

@@ -22,6 +22,7 @@ from resolve_sync.cli.output import json_option, subsidiary_option, timestamp
 from resolve_sync.errors import RemoteError, ResolveSyncError
 from resolve_sync.kinds import Outcome
 from resolve_sync.names import CODE_LOCATION, PARTITION_TAG, SYNC_JOB
+from resolve_sync.validation import redact_url
 
 if TYPE_CHECKING:
     from resolve_sync.store.connections import Connection
@@ -63,18 +64,18 @@ def graphql(url: str, query: str, variables: dict[str, Any], *, local_command: s
         response.raise_for_status()
     except httpx.TransportError as error:
         raise WebserverUnavailable(
-            f"Cannot reach the Dagster webserver at {url} ({type(error).__name__}: {error}).",
+            f"Cannot reach the Dagster webserver at {redact_url(url)} ({type(error).__name__}).",
             hint="Start it with `make dev` in another terminal, or run the sync in this process: "
             f"`{local_command or 'resolve-sync sync MERCHANT --local'}`.",
         ) from None
     except httpx.HTTPStatusError as error:
         raise WebserverUnavailable(
-            f"The Dagster webserver at {url} answered {error.response.status_code} to GraphQL.",
-            hint=f"Is {url} a Dagster webserver? Set --webserver or {WEBSERVER_ENV}.",
+            f"The Dagster webserver at {redact_url(url)} answered {error.response.status_code} to GraphQL.",
+            hint=f"Is {redact_url(url)} a Dagster webserver? Set --webserver or {WEBSERVER_ENV}.",
         ) from None
     body = response.json()
     if body.get("errors"):
-        raise RemoteError(f"Dagster GraphQL error at {url}: {body['errors'][0].get('message')}")
+        raise RemoteError(f"Dagster GraphQL error at {redact_url(url)}: {body['errors'][0].get('message')}")
     return body["data"]
 
 
@@ -97,7 +98,9 @@ def launch_partition_run(
     result = graphql(url, LAUNCH, {"params": params}, local_command=local_command)["launchRun"]
     if result["__typename"] != "LaunchRunSuccess":
         detail = result.get("message") or result.get("errors") or result["__typename"]
-        raise RemoteError(f"{partition_key}: the Dagster webserver at {url} refused the run: {detail}")
+        raise RemoteError(
+            f"{partition_key}: the Dagster webserver at {redact_url(url)} refused the run: {detail}"
+        )
     return result["run"]["runId"]
 
 
@@ -109,7 +112,7 @@ def wait_for(url: str, run_id: str, *, poll_seconds: float = 2.0, timeout_second
             return status
         time.sleep(poll_seconds)
     raise RemoteError(
-        f"run {run_id} did not finish within {timeout_seconds / 3600:.0f} h; follow it at {url}/runs/{run_id}"
+        f"run {run_id} did not finish within {timeout_seconds / 3600:.0f} h; follow it at {redact_url(url)}/runs/{run_id}"
     )
 
 
@@ -214,7 +217,7 @@ def sync(
     run_id = launch_partition_run(
         webserver, connection.partition_key, tags, local_command=sync_command(connection, *options, "--local")
     )
-    click.echo(f"{connection.partition_key}: submitted run {run_id} ({webserver}/runs/{run_id})")
+    click.echo(f"{connection.partition_key}: submitted run {run_id} ({redact_url(webserver)}/runs/{run_id})")
     if no_wait:
         return
     status = wait_for(webserver, run_id)
@@ -223,7 +226,7 @@ def sync(
             f"{connection.partition_key}: run {run_id} {status.lower()}: {failure_reason(run_id)}",
             merchant_id=connection.merchant_id,
         )
-    click.echo(f"{connection.partition_key}: run {run_id} succeeded ({webserver}/runs/{run_id})")
+    click.echo(f"{connection.partition_key}: run {run_id} succeeded ({redact_url(webserver)}/runs/{run_id})")
 
 
 # -- status -------------------------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ import dagster as dg
 
 from resolve_sync.names import DRIFT_CHECK, DUPLICATES_CHECK, FILTER_CHECK, HELD_BACK_CHECK
 from resolve_sync.store.connections import Connection
-from resolve_sync.sync.duplicates import DuplicatePair
+from resolve_sync.sync.duplicates import DuplicatePair, resolution_commands
 from resolve_sync.sync.errors import FilterFieldInvalid
 from resolve_sync.sync.scope import subsidiary_option
 from resolve_sync.sync.steps import COUNT_NAMES, CustomersStaged, InvoicesStaged, RecordsWritten
@@ -159,7 +159,7 @@ def duplicates_markdown(pairs: list[DuplicatePair], merchant_id: str) -> str:
         left, right = pair.keys
         lines.append(
             f"| {left} ({_cell(pair.left.name)}) | {right} ({_cell(pair.right.name)}) | {pair.matched_on} | "
-            f"`resolve-sync duplicates distinct {merchant_id} {left} {right}` or `… link …` |"
+            f"{resolution_commands(merchant_id, pair)} |"
         )
     if len(pairs) > MARKDOWN_ROWS:
         lines.append(

@@ -155,7 +155,8 @@ def rotate_credentials(engine: Engine, box: SecretBox) -> int:
     with Session(engine) as session, session.begin():
         rows = list(session.scalars(select(MerchantConnection)))
         for row in rows:
-            row.credentials_encrypted = box.rotate(row.credentials_encrypted)
+            owner = f"merchant {row.merchant_id!r} (connection {row.partition_key})"
+            row.credentials_encrypted = box.rotate(row.credentials_encrypted, owner=owner)
         return len(rows)
 
 

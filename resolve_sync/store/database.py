@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from functools import cache
@@ -13,10 +14,16 @@ import orjson
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 
 from resolve_sync import settings
-from resolve_sync.errors import StoreError
+from resolve_sync.errors import ConfigurationError, StoreError
+
+USERINFO = re.compile(r"(//)[^/@]*@")
+
+
+class StoreConfigurationError(ConfigurationError):
+    """RESOLVE_SYNC_DATABASE_URL names no database this store can use."""
 
 
 class StoreNotMigrated(StoreError):
@@ -52,9 +59,26 @@ def _enable_sqlite_integrity(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def checked_url(url: str) -> str:
+    """The normalised URL, or a configuration error that says what to set (never with its password)."""
+    try:
+        normalised = normalise_url(url)
+        if not normalised.startswith(("sqlite", "postgresql")):
+            raise ValueError("unsupported database")
+        make_url(normalised).get_dialect()
+    except (ArgumentError, ValueError, ImportError, NoSuchModuleError) as error:
+        shown = USERINFO.sub(r"\1***@", str(url))
+        raise StoreConfigurationError(
+            f"{shown!r} is not a database URL the Resolve store supports ({type(error).__name__}).",
+            hint="Set RESOLVE_SYNC_DATABASE_URL to sqlite:///PATH or postgresql://USER@HOST:PORT/DB, or unset it "
+            "for the local SQLite file.",
+        ) from None
+    return normalised
+
+
 def create_store_engine(url: str) -> Engine:
     """An engine for `url` with the settings the store relies on (foreign keys on SQLite)."""
-    url = normalise_url(url)
+    url = checked_url(url)
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30})
         event.listen(engine, "connect", _enable_sqlite_integrity)
@@ -77,7 +101,7 @@ def store_engine(url: str | None = None) -> Engine:
     from resolve_sync.store import migrations
 
     url = url or settings.database_url()
-    engine = _engine_for(normalise_url(url))
+    engine = _engine_for(checked_url(url))
     if migrations.is_current(engine):
         return engine
     if settings.uses_default_database() and url == settings.database_url():

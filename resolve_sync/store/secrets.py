@@ -111,9 +111,16 @@ class SecretBox:
                 "stored with back in the list (newest first), or remove and re-add the connection."
             ) from None
 
-    def rotate(self, token: str) -> str:
+    def rotate(self, token: str, *, owner: str) -> str:
         """Re-encrypt with the newest key, so older keys can be retired."""
-        return self._fernet.rotate(token.encode()).decode()
+        try:
+            return self._fernet.rotate(token.encode()).decode()
+        except InvalidToken:
+            raise SecretKeyError(
+                f"The credentials of {owner} cannot be decrypted with {self.source}, so nothing was rotated; "
+                "list the new key first and the key they were stored with after it "
+                "(RESOLVE_SYNC_SECRET_KEY=NEW,OLD), or remove and re-add that connection."
+            ) from None
 
 
 def resolve_references(stored: Mapping[str, Any], *, owner: str) -> Credentials:

@@ -142,7 +142,7 @@ def _plan_customers(
             filter_field_id=ctx.connection.filter_field_id,
         )
         action.changed_this_run = _changed_this_run(row, ctx)
-        actions.append(hold_back_duplicate(action, duplicates.get(netsuite_id)))
+        actions.append(hold_back_duplicate(action, duplicates.get(netsuite_id), ctx.connection.merchant_id))
     return actions
 
 

@@ -130,7 +130,8 @@ def find_duplicates(
                 keys = sorted_pair(left.key, right.key)
                 if keys in resolved or keys in pairs:
                     continue
-                pairs[keys] = DuplicatePair(left, right, matched_on)
+                first, second = (left, right) if left.key < right.key else (right, left)
+                pairs[keys] = DuplicatePair(first, second, matched_on)  # left is always keys[0]
     return sorted(pairs.values(), key=lambda p: p.keys)
 
 
@@ -147,7 +148,22 @@ def links_from_resolutions(resolutions: Mapping[tuple[str, str], str]) -> dict[s
     return links
 
 
-def hold_back_duplicate(action: Action, pair: DuplicatePair | None) -> Action:
+def resolution_commands(merchant_id: str, pair: DuplicatePair) -> str:
+    """The commands that resolve one pair, runnable as printed. Two NetSuite customers can only be marked
+    distinct (if they are one customer, merge them in NetSuite); a NetSuite and a Resolve customer can also
+    be linked."""
+    left, right = pair.keys
+    distinct = (
+        f"`resolve-sync duplicates distinct {merchant_id} {left} {right}` if they are different customers"
+    )
+    resolve = next((k for k in pair.keys if k.startswith("resolve:")), None)
+    if resolve is None:
+        return distinct + " (if they are one customer, merge them in NetSuite)"
+    netsuite = left if resolve == right else right
+    return f"`resolve-sync duplicates link {merchant_id} {netsuite} {resolve}` if they are one customer, or {distinct}"
+
+
+def hold_back_duplicate(action: Action, pair: DuplicatePair | None, merchant_id: str) -> Action:
     """R12: the sync never creates a duplicate. A create that is part of an unresolved pair is held back
     with the pair and the commands that resolve it, even if the blocking check was bypassed."""
     if action.kind != Outcome.CREATED or pair is None:
@@ -159,8 +175,8 @@ def hold_back_duplicate(action: Action, pair: DuplicatePair | None) -> Action:
         RecordKind.CUSTOMER,
         action.netsuite_id,
         reason=(
-            f"possible duplicate of {other.key} (same {pair.matched_on}); resolve with `resolve-sync duplicates "
-            "link` or `distinct`"
+            f"possible duplicate of {other.key} (same {pair.matched_on}); resolve with "
+            f"{resolution_commands(merchant_id, pair)}"
         ),
         changed_this_run=action.changed_this_run,
     )
@@ -181,7 +197,7 @@ def duplicates_error(merchant_id: str, pairs: list[DuplicatePair]) -> Duplicates
     )
     return DuplicatesFound(
         f"Merchant {merchant_id!r}: {len(pairs)} customer pair(s) would be duplicates in Resolve: {listed}{more}. "
-        f"Resolve each with `resolve-sync duplicates link|distinct {merchant_id} LEFT RIGHT`, then sync again.",
+        f"Resolve each pair, e.g. the first: {resolution_commands(merchant_id, pairs[0])}; then sync again.",
         merchant_id=merchant_id,
     )
 

@@ -28,7 +28,7 @@ from resolve_sync.store.models import (
     SyncRun,
 )
 from resolve_sync.sync import lookups
-from resolve_sync.sync.duplicates import duplicate_pairs, resolutions
+from resolve_sync.sync.duplicates import duplicate_pairs, resolution_commands, resolutions
 from resolve_sync.sync.hierarchy import archive_reason, invoice_owner, top_level_ancestors
 from resolve_sync.sync.scope import invoice_window_start, is_in_filter
 from resolve_sync.sync.transform import (
@@ -221,7 +221,7 @@ def _customer_story(engine: Engine, connection: Connection, story: Explanation, 
             story.add(
                 "duplicate",
                 f"possible duplicate ({pair.matched_on}) of {right if left.endswith(':' + story.netsuite_id) else left}: "
-                f"held back until `resolve-sync duplicates link|distinct {connection.merchant_id} {left} {right}`.",
+                f"held back until resolved: {resolution_commands(connection.merchant_id, pair)}.",
             )
     for (left, right), resolution in resolutions(engine, connection.merchant_id).items():
         if f"netsuite:{story.netsuite_id}" in (left, right):

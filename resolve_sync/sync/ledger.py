@@ -191,15 +191,22 @@ def add_counts(engine: Engine, run_id: int, counts: Mapping[str, int]) -> dict[s
 
 
 def remember_cursor(engine: Engine, ctx: RunContext, stream: str, latest: dt.datetime | None) -> None:
-    """The position the next incremental read starts from, kept pending on the run until its writes commit."""
+    """The position the next incremental read starts from, kept pending on the run until its writes commit.
+
+    Never later than the run's start: a record stamped in the future (a NetSuite clock ahead, an import with
+    a wrong date) must not move the cursor past changes that are made now and stamped now (R17)."""
     with engine.begin() as db:
-        run = db.execute(select(SyncRun.pending_cursors).where(SyncRun.id == ctx.run_id)).scalar_one()
+        run, started = db.execute(
+            select(SyncRun.pending_cursors, SyncRun.started_at).where(SyncRun.id == ctx.run_id)
+        ).one()
         previous = db.scalar(
             select(SyncCursor.last_modified).where(
                 SyncCursor.connection_id == ctx.connection.id, SyncCursor.stream == stream
             )
         )
         position = max(p for p in (latest, previous) if p is not None) if (latest or previous) else None
+        if position is not None and position > started:
+            position = started
         pending = dict(run or {})
         pending[stream] = position.isoformat() if position else None
         db.execute(update(SyncRun).where(SyncRun.id == ctx.run_id).values(pending_cursors=pending))

@@ -31,10 +31,10 @@ from resolve_sync.sync import ledger
 from resolve_sync.sync.apply import apply_run
 from resolve_sync.sync.cancellation import Cancellation, RunCancelled
 from resolve_sync.sync.duplicates import DuplicatePair, duplicate_pairs, duplicates_error
-from resolve_sync.sync.errors import StoreUnavailable
+from resolve_sync.sync.errors import StoreUnavailable, SyncConfigError
 from resolve_sync.sync.extract import extract_customers, extract_invoices
 from resolve_sync.sync.ledger import RunContext
-from resolve_sync.sync.scope import resolve_subsidiary, validate_filter_field
+from resolve_sync.sync.scope import resolve_subsidiary, subsidiary_option, validate_filter_field
 
 COUNT_NAMES = (
     "read",
@@ -103,6 +103,15 @@ def begin(
     run history with its reason and raised."""
     try:
         check_connection(connection)
+        validation.logical_date(as_of)
+        if not connection.enabled:
+            raise SyncConfigError(
+                f"Merchant {connection.merchant_id!r}: connection {connection.partition_key} is disabled, so it "
+                "is not synced.",
+                merchant_id=connection.merchant_id,
+                hint=f"Enable it first: `resolve-sync connections enable {connection.merchant_id}"
+                f"{subsidiary_option(connection)}`.",
+            )
         _check(cancel, connection)
         subsidiary_id = resolve_subsidiary(client, connection)
         validate_filter_field(client, connection)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from dataclasses import dataclass
+
+from resolve_sync_tests.cli_process import cli
 
 
 @dataclass(frozen=True)
@@ -21,14 +21,7 @@ class Ran:
 
 def resolve_sync(*args: str, env: dict[str, str] | None = None, timeout: float = 300) -> Ran:
     """Run `resolve-sync ARGS` in a new process with this test's environment (state folder, store URL)."""
-    done = subprocess.run(
-        [sys.executable, "-m", "resolve_sync.cli", *args],
-        capture_output=True,
-        text=True,
-        env={**os.environ, **(env or {})},
-        timeout=timeout,
-        stdin=subprocess.DEVNULL,
-    )
+    done = cli(*args, env=env, timeout=timeout, stdin=subprocess.DEVNULL)
     return Ran(done.returncode, done.stdout, done.stderr)
 
 

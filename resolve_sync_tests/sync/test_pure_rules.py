@@ -308,10 +308,10 @@ def test_r12_a_create_in_an_unresolved_pair_is_held_back_and_linked_pairs_adopt(
         Candidate("netsuite:1", "Acme", None), Candidate("netsuite:2", "Acme", None), "business name"
     )
     create = Action(Outcome.CREATED, RecordKind.CUSTOMER, "1", fields={"business_name": "Acme"})
-    held = hold_back_duplicate(create, pair)
+    held = hold_back_duplicate(create, pair, "acme")
     assert held.kind == Outcome.HELD_BACK and "netsuite:2" in (held.reason or "") and not held.fields
     update = Action(Outcome.UPDATED, RecordKind.CUSTOMER, "1", "cus_1")
-    assert hold_back_duplicate(update, pair) is update
+    assert hold_back_duplicate(update, pair, "acme") is update
     assert links_from_resolutions(
         {("netsuite:1", "resolve:cus_9"): "linked", ("netsuite:2", "netsuite:3"): "distinct"}
     ) == {"1": "cus_9"}
