@@ -30,13 +30,11 @@ def test_a_record_stamped_in_the_future_does_not_blind_later_incremental_runs(ac
     """A NetSuite record stamped 2030 must not move the cursor to 2030: a change made afterwards (stamped
     2027 here, still after the real run) must be read by the next incremental run."""
     control = admin(sandbox_server.base_url)
-    control.post("/_sandbox/clock", json={"now": "2030-01-01T00:00:00"})
-    control.post("/_sandbox/records/invoices", json={"records": [invoice_record(200, 10, "2026-09-01")]})
+    future = {**invoice_record(200, 10, "2026-09-01"), "lastmodifieddate": "2030-01-01T00:00:00"}
+    control.post("/_sandbox/records/invoices", json={"records": [future]})
     run(*SYNC)
-    control.post("/_sandbox/clock", json={"now": "2027-06-01T00:00:00"})
-    control.post(
-        "/_sandbox/records/invoices", json={"records": [invoice_record(100, 10, "2026-02-01", total=999)]}
-    )
+    later = {**invoice_record(100, 10, "2026-02-01", total=999), "lastmodifieddate": "2027-06-01T00:00:00"}
+    control.post("/_sandbox/records/invoices", json={"records": [later]})
     run(*SYNC)
     with local_store().connect() as db:
         amount = db.scalar(text("SELECT amount_due FROM resolve_invoices WHERE netsuite_id = '100'"))
