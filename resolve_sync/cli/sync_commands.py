@@ -328,12 +328,15 @@ def status(
             + "; `resolve-sync connections list` shows them."
         )
     history = {c.partition_key: run_history.last_runs(engine, c.id, max(runs, 1)) for c in selected}
+    succeeded = run_history.last_success(engine, [c.id for c in selected])
     document: dict[str, Any] = {
         "connections": [
             {
                 "connection": c.partition_key,
                 "enabled": c.enabled,
                 "filter_field": c.filter_field_id,
+                # A refused attempt after a good run must not make the connection look broken.
+                "last_success": timestamp(succeeded[c.id]) if c.id in succeeded else None,
                 "runs": [run_document(r) for r in history[c.partition_key]],
             }
             for c in selected
@@ -395,6 +398,8 @@ def _print_status(document: dict[str, Any], runs: int) -> None:
                 click.echo(f"    {counts_line(run['counts'])}")
             if run["error"]:
                 click.echo(f"    error: {run['error']}")
+        if connection["runs"] and all(r["status"] != "succeeded" for r in connection["runs"][: max(runs, 1)]):
+            click.echo(f"  last successful sync: {connection['last_success'] or 'never'}")
     outcomes = document.get("outcomes")
     if outcomes is None:
         return

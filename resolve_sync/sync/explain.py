@@ -205,7 +205,13 @@ def _customer_story(engine: Engine, connection: Connection, story: Explanation, 
             else (top.reason if top else "")
         )
         story.add(
-            "hierarchy", f"parent chain {' → '.join(chain)}; {owner}; its invoices belong to the top level."
+            "hierarchy",
+            f"parent chain {' → '.join(chain)}; {owner}"
+            + (
+                "; its invoices belong to it."
+                if top and top.top_level_id
+                else "; its invoices are held back."
+            ),
         )
     reason = archive_reason(me)
     story.add(
@@ -252,7 +258,10 @@ def _invoice_story(engine: Engine, connection: Connection, story: Explanation, s
         story.add("filter", f"not synced: {owner.reason}; an invoice synced before is kept as it is.")
         return
     if owner.netsuite_id is None:
-        story.add("held back", f"{owner.reason}; it is written once that is resolved.")
+        if story.in_resolve:
+            story.add("held back", f"{owner.reason}; Resolve keeps it as last synced until that is resolved.")
+        else:
+            story.add("held back", f"{owner.reason}; it is written once that is resolved.")
         return
     chain = " → ".join(_chain(staged["entity"], facts))
     story.add(
