@@ -30,10 +30,17 @@ def _store(path) -> Engine:
     return engine
 
 
-def _sync(engine: Engine, server: Any, *, limit: int = 5, timeout: float = 30.0) -> tuple[dict, int]:
+def _sync(
+    engine: Engine,
+    server: Any,
+    *,
+    limit: int = 5,
+    timeout: float = 30.0,
+    backoff: tuple[float, float] = (0.05, 1.0),
+) -> tuple[dict, int]:
     connection = connect(engine, server, concurrency_limit=limit)
     with client_for(connection, engine, timeout_seconds=timeout) as client:
-        client.retry.initial_seconds, client.retry.max_wait_seconds = 0.05, 1.0
+        client.retry.initial_seconds, client.retry.max_wait_seconds = backoff
         report = run_sync(client, engine, connection, as_of=AS_OF)
         return report.counts, client.stats.retries
 
@@ -77,7 +84,9 @@ SCENARIOS: dict[str, dict[str, Any]] = {
         "faults": {"seed": 4, "next": ["stall", "stall"], "stall_seconds": 3},
         "timeout": 1.0,
     },
-    "sandbox restarted mid-run": {"restart": True},
+    # Down for a second plus the time the sandbox takes to load its account again: the backoff must span it
+    # (with the quick test backoff, full jitter could spend all attempts inside the outage).
+    "sandbox restarted mid-run": {"restart": True, "backoff": (0.5, 2.0)},
 }
 
 
@@ -98,7 +107,12 @@ def test_faults_leave_the_store_as_a_fault_free_run_would(tmp_path) -> None:
             if "settings" in scenario:
                 control.post("/_sandbox/settings", json=scenario["settings"])
             engine = _store(tmp_path / f"fault{number}.db")
-            counts, retries = _sync(engine, server, timeout=scenario.get("timeout", 30.0))
+            counts, retries = _sync(
+                engine,
+                server,
+                timeout=scenario.get("timeout", 30.0),
+                backoff=scenario.get("backoff", (0.05, 1.0)),
+            )
             assert snapshot(engine) == expected, f"{name}: the store differs from a fault-free run"
             assert counts["created"] == clean_counts["created"], name
             assert retries > 0, f"{name}: no fault reached the client"
