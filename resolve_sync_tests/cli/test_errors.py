@@ -10,6 +10,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from cryptography.fernet import Fernet
 
 from resolve_sync_tests.cli.process import Ran, resolve_sync, run
 from resolve_sync_tests.sandbox_helpers import cli_connection_args
@@ -124,10 +125,14 @@ def test_an_unreachable_store_is_a_store_error() -> None:
 
 def test_a_read_only_store_is_a_store_error(tmp_path: Path, sandbox_server) -> None:
     path = tmp_path / "store.db"
-    env = {"RESOLVE_SYNC_DATABASE_URL": f"sqlite:///{path}"}
+    key = Fernet.generate_key().decode()  # a configured database needs its key given (issue 13)
+    env = {"RESOLVE_SYNC_DATABASE_URL": f"sqlite:///{path}", "RESOLVE_SYNC_SECRET_KEY": key}
     run("db", "upgrade", env=env)
     run(*cli_connection_args(sandbox_server), env=env)
-    read_only = {"RESOLVE_SYNC_DATABASE_URL": f"sqlite:///file:{path}?mode=ro&uri=true"}
+    read_only = {
+        "RESOLVE_SYNC_DATABASE_URL": f"sqlite:///file:{path}?mode=ro&uri=true",
+        "RESOLVE_SYNC_SECRET_KEY": key,
+    }
     lines = clean_failure(resolve_sync("connections", "disable", "acme", env=read_only), 3)
     assert "read-only" in lines[0]
     with sqlite3.connect(path) as db:  # nothing was changed

@@ -57,5 +57,12 @@ def is_current(engine: Engine) -> bool:
     try:
         with engine.connect() as connection:
             return connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == HEAD
-    except DBAPIError:  # no alembic_version table yet: a new database
-        return False
+    except DBAPIError as error:
+        if _no_such_table(error):  # a new database: not migrated yet
+            return False
+        raise  # the server cannot be reached, or refuses us: say so, not "not migrated"
+
+
+def _no_such_table(error: DBAPIError) -> bool:
+    text_ = str(error.orig).lower()
+    return "no such table" in text_ or ("alembic_version" in text_ and "does not exist" in text_)
