@@ -279,9 +279,9 @@ class LoopbackCallback:
                     return
                 params = dict(parse_qsl(query, max_num_fields=50))
                 denied = bool(params.get("error"))
-                if not arrived.is_set():
+                first = not arrived.is_set() and not received
+                if first:
                     received.update(params)
-                    arrived.set()
                 page = CALLBACK_DENIED if denied else CALLBACK_DONE
                 body = page.encode()
                 self.send_response(200)
@@ -290,6 +290,11 @@ class LoopbackCallback:
                 self.send_header("Cache-Control", "no-store")
                 self.end_headers()
                 self.wfile.write(body)
+                self.wfile.flush()
+                if first:
+                    # Only now: the command may exit as soon as it is woken, and the browser must have its
+                    # page by then (else the user sees a connection error after pressing "Deny").
+                    arrived.set()
 
             def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - no access log (codes)
                 return
