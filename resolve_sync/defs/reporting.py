@@ -42,25 +42,14 @@ def duplicates_failure(connection: Connection, pairs: list[DuplicatePair]) -> st
 def duplicates_description(connection: Connection, pairs: list[DuplicatePair]) -> str:
     """The reason, one example pair, and the commands that resolve it, runnable as printed."""
     merchant = connection.merchant_id
-    first = pairs[0]
-    left, right = first.keys
+    first = pairs[0]  # a pair's left side is always its first key
     return (
         f"{connection.partition_key}: {len(pairs)} customer pair(s) would become duplicates in Resolve, "
-        f"e.g. {left} ({first.left.name if first.left.key == left else first.right.name}) and {right} "
-        f"({first.right.name if first.right.key == right else first.left.name}) have the same "
-        f"{first.matched_on}. Nothing was written. If they are different customers, run "
-        f"`{resolve_command(merchant, first)}`; `resolve-sync duplicates list {merchant}"
-        f"{subsidiary_option(connection)}` lists every pair. Then materialise {connection.partition_key} again."
+        f"e.g. {first.left.key} ({first.left.name}) and {first.right.key} ({first.right.name}) have the same "
+        f"{first.matched_on}. Nothing was written. Resolve it with {resolution_commands(merchant, first)}; "
+        f"`resolve-sync duplicates list {merchant}{subsidiary_option(connection)}` lists every pair. Then "
+        f"materialise {connection.partition_key} again."
     )
-
-
-def resolve_command(merchant_id: str, pair: DuplicatePair) -> str:
-    """`distinct` for two NetSuite customers; `link` adopts an existing Resolve customer."""
-    left, right = pair.keys
-    if left.startswith("resolve:") or right.startswith("resolve:"):
-        netsuite, resolve = (right, left) if left.startswith("resolve:") else (left, right)
-        return f"resolve-sync duplicates link {merchant_id} {netsuite} {resolve}"
-    return f"resolve-sync duplicates distinct {merchant_id} {left} {right}"
 
 
 def customers_result(connection: Connection, staged: CustomersStaged) -> dg.MaterializeResult:
