@@ -48,7 +48,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "duplicates",
         "Customers that would be duplicates in Resolve, and their resolutions.",
     ),
-    "drift": ("resolve_sync.cli.review_commands", "drift", "Financed invoices NetSuite changed."),
+    "drift": ("resolve_sync.cli.drift_commands", "drift", "Financed invoices NetSuite changed."),
     "explain": (
         "resolve_sync.cli.explain_commands",
         "explain",

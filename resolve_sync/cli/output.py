@@ -66,3 +66,13 @@ subsidiary_option = click.option(
     default=None,
     help="The connection's subsidiary id (needed when the merchant has several).",
 )
+
+
+def check_field_id(field_id: str) -> None:
+    """A filter field id NetSuite could have (custentity…), or a usage error naming what is wrong."""
+    from resolve_sync.netsuite.queries import InvalidQueryParameter, checked_field_id
+
+    try:
+        checked_field_id(field_id)
+    except InvalidQueryParameter as error:
+        raise click.BadParameter(str(error)) from None

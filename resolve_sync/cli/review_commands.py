@@ -1,12 +1,9 @@
-"""`resolve-sync duplicates` (R12) and `resolve-sync drift` (R8): what an operator reviews."""
+"""`resolve-sync duplicates` (R12): customers that would be duplicates in Resolve, and their resolutions."""
 
 from __future__ import annotations
 
-import dataclasses
-
 import click
 
-from resolve_sync import validation
 from resolve_sync.cli.output import emit, json_option, subsidiary_option
 from resolve_sync.kinds import Resolution
 from resolve_sync.store.connections import pick_connection
@@ -16,7 +13,6 @@ from resolve_sync.store.duplicate_resolutions import (
     list_resolutions,
     record_resolution,
 )
-from resolve_sync.store.run_history import drift_entries
 from resolve_sync.sync.duplicates import duplicate_pairs
 
 
@@ -100,27 +96,3 @@ def forget(merchant: str, left: str, right: str) -> None:
     """Remove any resolution (linked or distinct) of LEFT and RIGHT; the next run judges them again."""
     was = forget_resolution(store_engine(), merchant, left, right)
     click.echo(f"{merchant}: resolution of {left} and {right} ({was}) removed")
-
-
-@click.group()
-def drift() -> None:
-    """NetSuite changes to financed invoices that the sync did not apply (R8)."""
-
-
-@drift.command("list")
-@click.argument("merchant")
-@click.option("--all", "show_all", is_flag=True, help="Include reviewed drift.")
-@json_option
-def list_drift(merchant: str, show_all: bool, as_json: bool) -> None:
-    """Open drift: which financed invoice, what NetSuite changed, and when it was seen."""
-    validation.merchant_id(merchant)
-    rows = [
-        dataclasses.asdict(entry)
-        for entry in drift_entries(store_engine(), merchant, include_reviewed=show_all)
-    ]
-    emit(
-        rows,
-        ("netsuite_id", "number", "resolve_invoice_id", "changes", "detected_at"),
-        as_json=as_json,
-        empty="no open drift",
-    )

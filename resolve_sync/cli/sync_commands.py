@@ -309,12 +309,12 @@ def status(
     """Each connection's last run: status, counts and the error in full. --outcomes lists records."""
     from resolve_sync.connection_keys import validate_subsidiary_id
     from resolve_sync.store import run_history
-    from resolve_sync.store.connections import list_connections
-    from resolve_sync.store.database import store_engine
+    from resolve_sync.store.connection_records import list_connections
+    from resolve_sync.store.reads import open_reads
 
     wanted = _outcome_list(outcome_filter)
     outcomes = outcomes or run_id is not None or outcome_filter is not None
-    engine = store_engine()
+    engine = open_reads()
     selected = [
         c
         for c in list_connections(engine)

@@ -1,9 +1,11 @@
-"""Merchant connections: add, read and list them, with credentials encrypted at rest."""
+"""Merchant connections: add, change and remove them, with credentials encrypted at rest.
+
+Reading them (`Connection`, `list_connections`, `pick_connection`) lives in `store.connection_records`,
+which needs no SQLAlchemy; the names are re-exported here for the callers that also write.
+"""
 
 from __future__ import annotations
 
-import dataclasses
-import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
@@ -12,45 +14,19 @@ from sqlalchemy.orm import Session
 
 from resolve_sync import validation
 from resolve_sync.connection_keys import make_key, validate_merchant_id, validate_subsidiary_id
-from resolve_sync.errors import ConfigurationError
 from resolve_sync.kinds import AuthKind
 from resolve_sync.names import REQUIRED_CREDENTIALS
+from resolve_sync.store.connection_records import (
+    Connection,
+    ConnectionSettingsError,
+    get_connection,
+    list_connections,
+    pick_connection,
+)
 from resolve_sync.store.models import MerchantConnection
-from resolve_sync.store.secrets import Credentials, SecretBox, resolve_references
+from resolve_sync.store.secrets import SecretBox
 
 AUTH_KINDS = tuple(AuthKind)
-
-
-class ConnectionSettingsError(ConfigurationError, ValueError):
-    """A connection that cannot be added or found; the message names the merchant and the fix."""
-
-
-@dataclasses.dataclass(frozen=True)
-class Connection:
-    """A connection as the rest of the code sees it: plain data, credentials still encrypted."""
-
-    id: int
-    merchant_id: str
-    partition_key: str
-    netsuite_account_id: str
-    base_url: str | None
-    auth_kind: str
-    subsidiary_id: int | None
-    filter_field_id: str | None
-    account_timezone: str
-    concurrency_limit: int | None
-    enabled: bool
-    bookkeeping_account_ids: dict[str, Any]
-    credentials_encrypted: str = dataclasses.field(repr=False)
-    # The user's authorization ("Allow access"): when set, only `resolve-sync connections connect` helps.
-    needs_reconnect: bool = False
-    reconnect_reason: str | None = None
-    authorization_expires_at: dt.datetime | None = None  # when the OAuth 2.0 refresh token runs out
-
-    def credentials(self, box: SecretBox) -> Credentials:
-        """Decrypt and resolve environment references; call only where a client is built."""
-        owner = f"merchant {self.merchant_id!r} (connection {self.partition_key})"
-        return resolve_references(box.decrypt(self.credentials_encrypted, owner=owner), owner=owner)
 
 
 def _to_connection(row: MerchantConnection) -> Connection:
@@ -130,26 +106,6 @@ def add_connection(
         return _to_connection(row)
 
 
-def get_connection(engine: Engine, partition_key: str) -> Connection:
-    with Session(engine) as session:
-        row = session.scalar(
-            select(MerchantConnection).where(MerchantConnection.partition_key == partition_key)
-        )
-        if row is None:
-            raise ConnectionSettingsError(
-                f"No connection {partition_key!r}; `resolve-sync connections list` shows the existing ones."
-            )
-        return _to_connection(row)
-
-
-def list_connections(engine: Engine, *, enabled_only: bool = False) -> list[Connection]:
-    query = select(MerchantConnection).order_by(MerchantConnection.partition_key)
-    if enabled_only:
-        query = query.where(MerchantConnection.enabled.is_(True))
-    with Session(engine) as session:
-        return [_to_connection(row) for row in session.scalars(query)]
-
-
 def rotate_credentials(engine: Engine, box: SecretBox) -> int:
     """Re-encrypt every connection's credentials with the newest key; returns how many were rotated."""
     with Session(engine) as session, session.begin():
@@ -215,21 +171,14 @@ def remove_connection(engine: Engine, partition_key: str) -> None:
         session.delete(row)
 
 
-def pick_connection(engine: Engine, merchant_id: str, subsidiary_id: int | str | None = None) -> Connection:
-    """The merchant's connection: the one named by subsidiary, or the only one it has."""
-    validate_merchant_id(merchant_id)
-    matches = [c for c in list_connections(engine) if c.merchant_id == merchant_id]
-    if subsidiary_id is not None:
-        wanted = validate_subsidiary_id(subsidiary_id)
-        matches = [c for c in matches if c.subsidiary_id == wanted]
-    if not matches:
-        raise ConnectionSettingsError(
-            f"Merchant {merchant_id!r} has no such connection; "
-            "`resolve-sync connections list` shows the existing ones."
-        )
-    if len(matches) > 1:
-        raise ConnectionSettingsError(
-            f"Merchant {merchant_id!r} has {len(matches)} connections "
-            f"({', '.join(c.partition_key for c in matches)}); pass --subsidiary."
-        )
-    return matches[0]
+__all__ = [
+    "Connection",
+    "ConnectionSettingsError",
+    "add_connection",
+    "get_connection",
+    "list_connections",
+    "pick_connection",
+    "remove_connection",
+    "rotate_credentials",
+    "update_connection",
+]

@@ -1,7 +1,8 @@
 """The store's read side for runs: history, per-record outcomes, drift and freshness, as typed results.
 
 Dagster and the CLI ask these functions instead of querying tables themselves, so a column or rule changes
-in one place.
+in one place. The queries are plain SQL over `store.reads`, so the CLI's read-only commands run them over
+the bare driver (no SQLAlchemy import) and Dagster over its engine.
 """
 
 from __future__ import annotations
@@ -10,12 +11,15 @@ import datetime as dt
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
-
-from sqlalchemy import Engine, func, select
+from typing import TYPE_CHECKING, Any, Union
 
 from resolve_sync.kinds import Outcome, RecordKind, RunStatus
-from resolve_sync.store.models import InvoiceDrift, ResolveInvoice, SyncRecordOutcome, SyncRun
+from resolve_sync.store.reads import Reads, as_reads, day, document, utc
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+Source = Union["Engine", Reads]
 
 
 @dataclass(frozen=True)
@@ -58,66 +62,76 @@ class DriftEntry:
     reviewed_at: dt.datetime | None
 
 
-def _summary(row: SyncRun) -> RunSummary:
+RUN_COLUMNS = "id, connection_id, merchant_id, dagster_run_id, mode, status, as_of, started_at, finished_at, counts, error"
+
+
+def _summary(row: tuple[Any, ...]) -> RunSummary:
+    (
+        run_id,
+        connection_id,
+        merchant_id,
+        dagster_run_id,
+        mode,
+        status,
+        as_of,
+        started,
+        finished,
+        counts,
+        error,
+    ) = row
     return RunSummary(
-        id=row.id,
-        connection_id=row.connection_id,
-        merchant_id=row.merchant_id,
-        dagster_run_id=row.dagster_run_id,
-        mode=row.mode,
-        status=row.status,
-        as_of=row.as_of,
-        started_at=row.started_at,
-        finished_at=row.finished_at,
-        counts=dict(row.counts or {}),
-        error=row.error,
+        id=run_id,
+        connection_id=connection_id,
+        merchant_id=merchant_id,
+        dagster_run_id=dagster_run_id,
+        mode=mode,
+        status=status,
+        as_of=day(as_of),  # type: ignore[arg-type]
+        started_at=utc(started),  # type: ignore[arg-type]
+        finished_at=utc(finished),
+        counts=dict(document(counts) or {}),
+        error=error,
     )
 
 
-def last_runs(engine: Engine, connection_id: int, limit: int = 3) -> list[RunSummary]:
-    with engine.connect() as db:
-        rows = db.execute(
-            select(SyncRun)
-            .where(SyncRun.connection_id == connection_id)
-            .order_by(SyncRun.id.desc())
-            .limit(limit)
-        )
-        return [_summary(r) for r in rows]
+def last_runs(source: Source, connection_id: int, limit: int = 3) -> list[RunSummary]:
+    rows = as_reads(source).rows(
+        f"SELECT {RUN_COLUMNS} FROM sync_runs WHERE connection_id = :connection ORDER BY id DESC LIMIT :limit",
+        {"connection": connection_id, "limit": limit},
+    )
+    return [_summary(r) for r in rows]
 
 
-def get_run(engine: Engine, run_id: int) -> RunSummary | None:
-    with engine.connect() as db:
-        row = db.execute(select(SyncRun).where(SyncRun.id == run_id)).first()
-        return _summary(row) if row else None
+def get_run(source: Source, run_id: int) -> RunSummary | None:
+    rows = as_reads(source).rows(f"SELECT {RUN_COLUMNS} FROM sync_runs WHERE id = :run", {"run": run_id})
+    return _summary(rows[0]) if rows else None
 
 
-def failure_of_dagster_run(engine: Engine, dagster_run_id: str) -> str | None:
+def failure_of_dagster_run(source: Source, dagster_run_id: str) -> str | None:
     """Why the sync behind a Dagster run failed, as the ledger recorded it."""
-    with engine.connect() as db:
-        return db.scalar(
-            select(SyncRun.error)
-            .where(SyncRun.dagster_run_id == dagster_run_id, SyncRun.status != RunStatus.SUCCEEDED)
-            .order_by(SyncRun.id.desc())
-            .limit(1)
-        )
+    rows = as_reads(source).rows(
+        "SELECT error FROM sync_runs WHERE dagster_run_id = :dagster AND status <> :succeeded "
+        "ORDER BY id DESC LIMIT 1",
+        {"dagster": dagster_run_id, "succeeded": str(RunStatus.SUCCEEDED)},
+    )
+    return rows[0][0] if rows else None
 
 
-def last_success(engine: Engine, connection_ids: Iterable[int]) -> dict[int, dt.datetime]:
+def last_success(source: Source, connection_ids: Iterable[int]) -> dict[int, dt.datetime]:
     """Connection id → when it last finished a successful sync (absent if never)."""
     ids = list(connection_ids)
     if not ids:
         return {}
-    with engine.connect() as db:
-        rows = db.execute(
-            select(SyncRun.connection_id, func.max(SyncRun.finished_at))
-            .where(SyncRun.connection_id.in_(ids), SyncRun.status == RunStatus.SUCCEEDED)
-            .group_by(SyncRun.connection_id)
-        )
-        return {connection_id: finished for connection_id, finished in rows if finished is not None}
+    rows = as_reads(source).rows(
+        "SELECT connection_id, MAX(finished_at) FROM sync_runs "
+        "WHERE connection_id IN :ids AND status = :succeeded GROUP BY connection_id",
+        {"ids": ids, "succeeded": str(RunStatus.SUCCEEDED)},
+    )
+    return {connection_id: utc(finished) for connection_id, finished in rows if finished is not None}  # type: ignore[misc]
 
 
 def record_outcomes(
-    engine: Engine,
+    source: Source,
     run_ids: Sequence[int],
     *,
     outcomes: Sequence[Outcome | str] | None = None,
@@ -126,82 +140,68 @@ def record_outcomes(
 ) -> list[RecordOutcome]:
     if not run_ids:
         return []
-    query = select(SyncRecordOutcome).where(SyncRecordOutcome.run_id.in_(list(run_ids)))
+    sql = (
+        "SELECT run_id, record_kind, netsuite_id, resolve_id, outcome, reason, fields, created_at "
+        "FROM sync_record_outcomes WHERE run_id IN :runs"
+    )
+    params: dict[str, Any] = {"runs": list(run_ids)}
     if outcomes:
-        query = query.where(SyncRecordOutcome.outcome.in_([str(o) for o in outcomes]))
+        sql += " AND outcome IN :outcomes"
+        params["outcomes"] = [str(o) for o in outcomes]
     if record_kind:
-        query = query.where(SyncRecordOutcome.record_kind == record_kind)
-    query = query.order_by(SyncRecordOutcome.id)
+        sql += " AND record_kind = :kind"
+        params["kind"] = str(record_kind)
+    sql += " ORDER BY id"
     if limit is not None:
-        query = query.limit(limit)
-    with engine.connect() as db:
-        return [
-            RecordOutcome(
-                r.run_id,
-                r.record_kind,
-                r.netsuite_id,
-                r.resolve_id,
-                r.outcome,
-                r.reason,
-                r.fields,
-                r.created_at,
-            )
-            for r in db.execute(query)
-        ]
+        sql += " LIMIT :limit"
+        params["limit"] = limit
+    return [
+        RecordOutcome(run, kind, netsuite_id, resolve_id, outcome, reason, document(fields), utc(created))  # type: ignore[arg-type]
+        for run, kind, netsuite_id, resolve_id, outcome, reason, fields, created in as_reads(source).rows(
+            sql, params
+        )
+    ]
 
 
-def outcome_totals(engine: Engine, run_ids: Sequence[int]) -> Counter[tuple[str, str]]:
+def outcome_totals(source: Source, run_ids: Sequence[int]) -> Counter[tuple[str, str]]:
     """(record kind, outcome) → how many, over the given runs."""
     if not run_ids:
         return Counter()
-    with engine.connect() as db:
-        rows = db.execute(
-            select(SyncRecordOutcome.record_kind, SyncRecordOutcome.outcome, func.count())
-            .where(SyncRecordOutcome.run_id.in_(list(run_ids)))
-            .group_by(SyncRecordOutcome.record_kind, SyncRecordOutcome.outcome)
-        )
-        return Counter({(kind, outcome): n for kind, outcome, n in rows})
+    rows = as_reads(source).rows(
+        "SELECT record_kind, outcome, COUNT(*) FROM sync_record_outcomes WHERE run_id IN :runs "
+        "GROUP BY record_kind, outcome",
+        {"runs": list(run_ids)},
+    )
+    return Counter({(kind, outcome): n for kind, outcome, n in rows})
 
 
-def drift_entries(engine: Engine, merchant_id: str, *, include_reviewed: bool = False) -> list[DriftEntry]:
-    query = (
-        select(
-            InvoiceDrift.netsuite_id,
-            ResolveInvoice.number,
-            InvoiceDrift.resolve_invoice_id,
-            InvoiceDrift.changes,
-            InvoiceDrift.detected_at,
-            InvoiceDrift.reviewed_at,
-        )
-        .join(ResolveInvoice, ResolveInvoice.id == InvoiceDrift.resolve_invoice_id)
-        .where(InvoiceDrift.merchant_id == merchant_id)
-        .order_by(InvoiceDrift.detected_at)
+def drift_entries(source: Source, merchant_id: str, *, include_reviewed: bool = False) -> list[DriftEntry]:
+    sql = (
+        "SELECT d.netsuite_id, i.number, d.resolve_invoice_id, d.changes, d.detected_at, d.reviewed_at "
+        "FROM invoice_drift d JOIN resolve_invoices i ON i.id = d.resolve_invoice_id AND i.merchant_id = d.merchant_id "
+        "WHERE d.merchant_id = :merchant"
     )
     if not include_reviewed:
-        query = query.where(InvoiceDrift.reviewed_at.is_(None))
-    with engine.connect() as db:
-        return [DriftEntry(*row) for row in db.execute(query)]
+        sql += " AND d.reviewed_at IS NULL"
+    rows = as_reads(source).rows(sql + " ORDER BY d.detected_at, d.id", {"merchant": merchant_id})
+    return [
+        DriftEntry(netsuite_id, number, invoice, document(changes), utc(detected), utc(reviewed))  # type: ignore[arg-type]
+        for netsuite_id, number, invoice, changes, detected, reviewed in rows
+    ]
 
 
-def open_drift_count(engine: Engine, merchant_id: str) -> int:
-    with engine.connect() as db:
-        return int(
-            db.scalar(
-                select(func.count())
-                .select_from(InvoiceDrift)
-                .where(InvoiceDrift.merchant_id == merchant_id, InvoiceDrift.reviewed_at.is_(None))
-            )
-            or 0
-        )
+def open_drift_count(source: Source, merchant_id: str) -> int:
+    rows = as_reads(source).rows(
+        "SELECT COUNT(*) FROM invoice_drift WHERE merchant_id = :merchant AND reviewed_at IS NULL",
+        {"merchant": merchant_id},
+    )
+    return int(rows[0][0] or 0)
 
 
-def run_of_dagster_run(engine: Engine, dagster_run_id: str) -> RunSummary | None:
+def run_of_dagster_run(source: Source, dagster_run_id: str) -> RunSummary | None:
     """The sync run a Dagster run carried out (the latest, if it began more than one)."""
-    with engine.connect() as db:
-        row = db.execute(
-            select(SyncRun)
-            .where(SyncRun.dagster_run_id == dagster_run_id)
-            .order_by(SyncRun.id.desc())
-            .limit(1)
-        ).first()
-        return _summary(row) if row else None
+    rows = as_reads(source).rows(
+        f"SELECT {RUN_COLUMNS} FROM sync_runs WHERE dagster_run_id = :dagster ORDER BY id DESC LIMIT 1",
+        {"dagster": dagster_run_id},
+    )
+    return _summary(rows[0]) if rows else None

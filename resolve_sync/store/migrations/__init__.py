@@ -6,22 +6,15 @@ and checking that it is current must not cost alembic's import and script loadin
 
 from __future__ import annotations
 
-import re
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 
+from resolve_sync.store.schema_version import HEAD, MIGRATIONS_DIR
+
 if TYPE_CHECKING:
     from alembic.config import Config
-
-MIGRATIONS_DIR = Path(__file__).resolve().parent
-# Revision ids are the four-digit prefixes of the files in versions/ (a test checks alembic agrees).
-HEAD = max(
-    re.match(r"\d{4}", p.name).group()
-    for p in (MIGRATIONS_DIR / "versions").glob("[0-9][0-9][0-9][0-9]_*.py")
-)
 
 
 def alembic_config(engine: Engine) -> Config:

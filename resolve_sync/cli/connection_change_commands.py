@@ -1,0 +1,104 @@
+"""`resolve-sync connections set-filter|clear-filter|set-subsidiary|enable|disable|remove`: changes to one
+connection, each checked where the operator acts rather than at the next run."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from resolve_sync.cli.output import check_field_id, subsidiary_option
+from resolve_sync.store.connections import pick_connection, remove_connection, update_connection
+from resolve_sync.store.database import store_engine
+
+
+def _change(merchant: str, subsidiary: str | None, message: str, **changes: Any) -> None:
+    engine = store_engine()
+    connection = update_connection(
+        engine, pick_connection(engine, merchant, subsidiary).partition_key, **changes
+    )
+    click.echo(f"{connection.partition_key}: {message}")
+
+
+@click.command("set-filter")
+@click.argument("merchant")
+@click.argument("field_id")
+@subsidiary_option
+@click.option(
+    "--no-verify",
+    is_flag=True,
+    help="Save without asking NetSuite whether the field is a customer checkbox (offline use); "
+    "a wrong field then fails the next run (R11).",
+)
+def set_filter(merchant: str, field_id: str, subsidiary: str | None, no_verify: bool) -> None:
+    """Sync only customers whose checkbox FIELD_ID is checked (R9); the next run re-evaluates everything.
+
+    The field is checked live in NetSuite first (it exists, is a checkbox, applies to customers), as the
+    next run would check it (R11), so a wrong field is refused here rather than failing that run."""
+    check_field_id(field_id)
+    if not no_verify:
+        from resolve_sync.errors import ConfigurationError
+        from resolve_sync.netsuite.fields import check_filter_field
+        from resolve_sync.sync.clients import client_for
+        from resolve_sync.sync.scope import subsidiary_option as subsidiary_flag
+
+        engine = store_engine()
+        connection = pick_connection(engine, merchant, subsidiary)
+        with client_for(connection, engine) as client:
+            check = check_filter_field(client, field_id)
+        if not check.valid:
+            flag = subsidiary_flag(connection)
+            raise ConfigurationError(
+                f"{connection.partition_key}: filter field {field_id!r} was not saved: {check.reason}.",
+                merchant_id=merchant,
+                hint=f"Choose a customer checkbox field (custentity…); to save this one anyway: "
+                f"`resolve-sync connections set-filter {merchant} {field_id}{flag} --no-verify`.",
+            )
+    _change(merchant, subsidiary, f"filter field set to {field_id}", filter_field_id=field_id)
+
+
+@click.command("clear-filter")
+@click.argument("merchant")
+@subsidiary_option
+def clear_filter(merchant: str, subsidiary: str | None) -> None:
+    """Sync every customer of the subsidiary again; nothing synced before is removed (R10)."""
+    _change(merchant, subsidiary, "filter field cleared", filter_field_id=None)
+
+
+@click.command("set-subsidiary")
+@click.argument("merchant")
+@click.argument("subsidiary_id")
+@click.option(
+    "--current", default=None, help="The subsidiary the connection has now, if the merchant has several."
+)
+def set_subsidiary(merchant: str, subsidiary_id: str, current: str | None) -> None:
+    """Point the connection at SUBSIDIARY_ID (`resolve-sync subsidiaries MERCHANT` lists them)."""
+    _change(merchant, current, f"subsidiary set to {subsidiary_id}", subsidiary_id=subsidiary_id)
+
+
+@click.command()
+@click.argument("merchant")
+@subsidiary_option
+def enable(merchant: str, subsidiary: str | None) -> None:
+    """Include the connection in nightly syncs."""
+    _change(merchant, subsidiary, "enabled", enabled=True)
+
+
+@click.command()
+@click.argument("merchant")
+@subsidiary_option
+def disable(merchant: str, subsidiary: str | None) -> None:
+    """Leave the connection out of nightly syncs."""
+    _change(merchant, subsidiary, "disabled", enabled=False)
+
+
+@click.command()
+@click.argument("merchant")
+@subsidiary_option
+@click.confirmation_option(prompt="Remove the connection? Resolve records stay; its runs and cursors go.")
+def remove(merchant: str, subsidiary: str | None) -> None:
+    """Remove a connection (Resolve records synced from it stay)."""
+    engine = store_engine()
+    key = pick_connection(engine, merchant, subsidiary).partition_key
+    remove_connection(engine, key)
+    click.echo(f"removed {key}")

@@ -1,0 +1,187 @@
+"""Read-only queries over the database driver itself, for the commands an operator runs all day.
+
+`resolve-sync status`, `connections list|show` and `drift list` must answer in a blink (issue 14: at most
+0.3 s), and importing SQLAlchemy alone costs about that on a 2-core machine. Their queries are a handful of
+SELECTs, so they go through the DB-API driver (`sqlite3`, `psycopg2`) directly. The Dagster definitions
+and every write keep SQLAlchemy: `Reads.of(engine)` runs the same SQL over an engine, so each query is
+written once (in `run_history` and `connection_records`) whoever asks.
+
+Anything unusual while opening the fast path — a file that is missing, locked or read-only, a server
+that does not answer, a schema behind the code, a URL that is not plain SQLite or PostgreSQL — falls back
+to `store_engine()`, which migrates the local default store or raises the error the CLI explains.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+import orjson
+
+from resolve_sync import settings
+from resolve_sync.errors import StoreError
+from resolve_sync.store.schema_version import HEAD
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+PARAMETER = re.compile(r"(?<!:):([a-z_][a-z0-9_]*)")
+
+
+class Reads(Protocol):
+    """Something that runs a SELECT written with `:name` parameters and returns its rows as tuples."""
+
+    def rows(self, sql: str, params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]: ...
+
+
+def expand_lists(sql: str, params: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    """`x IN :ids` with a list becomes `x IN (:ids_0, :ids_1, …)`: neither driver binds a list."""
+    flat: dict[str, Any] = {}
+    for name, value in params.items():
+        if isinstance(value, list | tuple | set | frozenset):
+            names = [f"{name}_{i}" for i in range(len(value))]
+            flat.update(zip(names, value, strict=True))
+            sql = re.sub(rf":{name}\b", "(" + ", ".join(f":{n}" for n in names) + ")", sql)
+        else:
+            flat[name] = value
+    return sql, flat
+
+
+class EngineReads:
+    """The same queries over a SQLAlchemy engine (Dagster, the sync, tests)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def rows(self, sql: str, params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
+        from sqlalchemy import text
+
+        sql, flat = expand_lists(sql, params or {})
+        with self.engine.connect() as db:
+            return [tuple(row) for row in db.execute(text(sql), flat)]
+
+
+class DriverReads:
+    """A DB-API connection of `sqlite3` or `psycopg2`, autocommitting reads."""
+
+    def __init__(self, connection: Any, *, pyformat: bool, location: str) -> None:
+        self.connection = connection
+        self.pyformat = pyformat  # psycopg2 wants %(name)s; sqlite3 takes :name as written
+        self.location = location
+
+    def rows(self, sql: str, params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
+        sql, flat = expand_lists(sql, params or {})
+        if self.pyformat:
+            sql = PARAMETER.sub(r"%(\1)s", sql.replace("%", "%%"))
+        cursor = self.connection.cursor()
+        try:
+            cursor.execute(sql, flat)
+            return [tuple(row) for row in cursor.fetchall()]
+        except Exception as error:  # the driver's own error classes; the message is what helps
+            raise StoreError(
+                f"Reading the store at {self.location} failed: {str(error).strip().splitlines()[0]}"
+            ) from None
+        finally:
+            cursor.close()
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+def as_reads(source: Engine | Reads) -> Reads:
+    """Callers hand either an engine (Dagster, the sync) or an open `Reads` (the CLI's fast path)."""
+    return source if hasattr(source, "rows") else EngineReads(source)  # type: ignore[return-value]
+
+
+def open_reads(url: str | None = None) -> Reads:
+    """The store for reading: the driver itself when the store is plainly usable, else `store_engine()`."""
+    url = url or settings.database_url()
+    fast = _open_driver(url)
+    if fast is not None:
+        return fast
+    from resolve_sync.store.database import store_engine
+
+    return EngineReads(store_engine(url))
+
+
+def _open_driver(url: str) -> DriverReads | None:
+    try:
+        reads = _sqlite(url) if url.startswith("sqlite:") else _postgresql(url)
+    except Exception:  # noqa: BLE001 - any trouble: the SQLAlchemy path says what it is
+        return None
+    if reads is None:
+        return None
+    try:
+        current = reads.rows("SELECT version_num FROM alembic_version")
+    except StoreError:
+        current = []
+    if current != [(HEAD,)]:
+        reads.close()
+        return None
+    return reads
+
+
+def _sqlite(url: str) -> DriverReads | None:
+    import sqlite3
+
+    path = url.removeprefix("sqlite:///")
+    if path == url or "?" in path or not path or path == ":memory:" or not Path(path).is_file():
+        return None  # a new local store is created and migrated by the SQLAlchemy path
+    connection = sqlite3.connect(path, timeout=30, isolation_level=None)
+    connection.execute("PRAGMA busy_timeout=30000")
+    return DriverReads(connection, pyformat=False, location=path)
+
+
+POSTGRES_SCHEMES = ("postgresql", "postgres", "postgresql+psycopg2", "postgresql+psycopg")
+
+
+def _postgresql(url: str) -> DriverReads | None:
+    parts = urlsplit(url)
+    if parts.scheme not in POSTGRES_SCHEMES or not parts.path.strip("/"):
+        return None
+    import psycopg2
+
+    options: dict[str, Any] = dict(parse_qsl(parts.query))
+    options["dbname"] = unquote(parts.path.lstrip("/"))
+    if parts.hostname:
+        options["host"] = parts.hostname
+    if parts.port:
+        options["port"] = parts.port
+    if parts.username:
+        options["user"] = unquote(parts.username)
+    if parts.password:
+        options["password"] = unquote(parts.password)
+    options.setdefault("connect_timeout", 10)
+    connection = psycopg2.connect(**options)
+    connection.set_session(readonly=True, autocommit=True)
+    where = f"{parts.hostname or 'localhost'}:{parts.port or 5432}/{options['dbname']}"
+    return DriverReads(connection, pyformat=True, location=where)
+
+
+# -- column values as the drivers return them -----------------------------------------------------------
+# SQLite hands back text for timestamps, dates and JSON, and integers for booleans; psycopg2 hands back
+# naive datetimes, dates and parsed JSON. Stored timestamps are naive UTC (models.UTCDateTime).
+
+
+def utc(value: Any) -> dt.datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+def day(value: Any) -> dt.date | None:
+    if value is None or isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value)[:10])
+
+
+def document(value: Any) -> Any:
+    if isinstance(value, str | bytes):
+        return orjson.loads(value)
+    return value
