@@ -10,12 +10,14 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from resolve_sync import settings
-from resolve_sync.bench import fleet, scenarios, startup
-from resolve_sync.bench.scenarios import Result
+
+if TYPE_CHECKING:
+    from resolve_sync.bench.scenarios import Result
 
 SIZES = {
     # scenario: (quick, full)
@@ -33,6 +35,9 @@ SIZES = {
 
 
 def _scenarios(quick: bool) -> list[tuple[str, Callable[[], list[Result]]]]:
+    # The scenarios import the sandbox, the sync, Dagster and pandas: only when the suite runs, not for --help.
+    from resolve_sync.bench import fleet, scenarios, startup
+
     size = {name: values[0 if quick else 1] for name, values in SIZES.items()}
 
     def apply_on(engine_name: str) -> list[Result]:
@@ -72,6 +77,8 @@ def _scenarios(quick: bool) -> list[tuple[str, Callable[[], list[Result]]]]:
 
 def run_suite(quick: bool, report: Callable[[Result], None] = lambda r: None) -> list[Result]:
     """Every scenario, each reported as soon as it is measured; one that breaks is a failed row, not the end."""
+    from resolve_sync.bench.scenarios import Result
+
     results: list[Result] = []
     for name, scenario in _scenarios(quick):
         try:

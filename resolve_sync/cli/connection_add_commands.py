@@ -19,12 +19,6 @@ from resolve_sync.cli.output import check_field_id
 from resolve_sync.errors import ConfigurationError
 from resolve_sync.kinds import AuthKind
 from resolve_sync.names import REQUIRED_CREDENTIALS
-from resolve_sync.netsuite.errors import NetSuiteQueryError
-from resolve_sync.netsuite.fields import check_filter_field
-from resolve_sync.netsuite.queries import ACTIVE_SUBSIDIARIES
-from resolve_sync.store.connections import add_connection
-from resolve_sync.store.database import store_engine
-from resolve_sync.store.secrets import SecretBox
 
 SECRET_HELP = {
     "consumer_key": "TBA consumer key",
@@ -151,6 +145,10 @@ def add(
         subsidiary_id = _verify(
             merchant, account_id, kind, values, base_url, subsidiary_id, filter_field, account_timezone
         )
+    from resolve_sync.store.connections import add_connection
+    from resolve_sync.store.database import store_engine
+    from resolve_sync.store.secrets import SecretBox
+
     connection = add_connection(
         store_engine(),
         SecretBox.from_environment(),
@@ -274,6 +272,7 @@ def _verify(
     company's time zone preference (it is in Setup > Company > General Preferences, readable only from
     SuiteScript's `config` module), so it cannot be read at add time."""
     from resolve_sync.netsuite import build_client
+    from resolve_sync.netsuite.fields import check_filter_field
 
     assert credentials is not None
     with build_client(account_id, kind, credentials, base_url=base_url, timeout=60) as client:
@@ -293,6 +292,9 @@ def _choose_subsidiary(
 ) -> int | None:
     """R2 at add time: one of the account's active, non-elimination subsidiaries; with several and none
     given, a terminal picks from the list, anything else gets the list and the command to run."""
+    from resolve_sync.netsuite.errors import NetSuiteQueryError
+    from resolve_sync.netsuite.queries import ACTIVE_SUBSIDIARIES
+
     try:
         rows = list(client.suiteql_all(ACTIVE_SUBSIDIARIES))
     except NetSuiteQueryError as error:

@@ -8,11 +8,12 @@ from typing import Any
 import click
 
 from resolve_sync.cli.output import check_field_id, subsidiary_option
-from resolve_sync.store.connections import pick_connection, remove_connection, update_connection
-from resolve_sync.store.database import store_engine
 
 
 def _change(merchant: str, subsidiary: str | None, message: str, **changes: Any) -> None:
+    from resolve_sync.store.connections import pick_connection, update_connection
+    from resolve_sync.store.database import store_engine
+
     engine = store_engine()
     connection = update_connection(
         engine, pick_connection(engine, merchant, subsidiary).partition_key, **changes
@@ -39,6 +40,8 @@ def set_filter(merchant: str, field_id: str, subsidiary: str | None, no_verify: 
     if not no_verify:
         from resolve_sync.errors import ConfigurationError
         from resolve_sync.netsuite.fields import check_filter_field
+        from resolve_sync.store.connections import pick_connection
+        from resolve_sync.store.database import store_engine
         from resolve_sync.sync.clients import client_for
         from resolve_sync.sync.scope import subsidiary_option as subsidiary_flag
 
@@ -98,6 +101,9 @@ def disable(merchant: str, subsidiary: str | None) -> None:
 @click.confirmation_option(prompt="Remove the connection? Resolve records stay; its runs and cursors go.")
 def remove(merchant: str, subsidiary: str | None) -> None:
     """Remove a connection (Resolve records synced from it stay)."""
+    from resolve_sync.store.connections import pick_connection, remove_connection
+    from resolve_sync.store.database import store_engine
+
     engine = store_engine()
     key = pick_connection(engine, merchant, subsidiary).partition_key
     remove_connection(engine, key)

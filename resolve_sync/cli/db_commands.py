@@ -5,8 +5,6 @@ from __future__ import annotations
 import click
 
 from resolve_sync import settings
-from resolve_sync.store import migrations
-from resolve_sync.store.database import create_store_engine
 
 
 def _target_url(url: str | None) -> str:
@@ -24,6 +22,9 @@ def db() -> None:
 )
 def upgrade(url: str | None) -> None:
     """Migrate the store to the latest schema; running it again changes nothing."""
+    from resolve_sync.store import migrations
+    from resolve_sync.store.database import create_store_engine
+
     engine = create_store_engine(_target_url(url))
     before = migrations.current_revision(engine)
     migrations.upgrade(engine)
@@ -41,8 +42,17 @@ def upgrade(url: str | None) -> None:
 )
 def current(url: str | None) -> None:
     """Print the store's schema revision and whether it is the latest."""
-    engine = create_store_engine(_target_url(url))
-    revision = migrations.current_revision(engine)
-    head = migrations.head_revision(engine)
-    state = "latest" if revision == head else f"behind, latest is {head}; run `resolve-sync db upgrade`"
+    from resolve_sync.store.reads import open_driver, schema_revision
+    from resolve_sync.store.schema_version import HEAD
+
+    reads = open_driver(_target_url(url))
+    if reads is not None:  # the usual case, answered without loading SQLAlchemy or alembic
+        revision = schema_revision(reads)
+        reads.close()
+    else:  # a new SQLite file, an unreachable server, an unusual URL: SQLAlchemy says what is wrong
+        from resolve_sync.store import migrations
+        from resolve_sync.store.database import create_store_engine
+
+        revision = migrations.current_revision(create_store_engine(_target_url(url)))
+    state = "latest" if revision == HEAD else f"behind, latest is {HEAD}; run `resolve-sync db upgrade`"
     click.echo(f"{revision or '(empty)'} ({state})")

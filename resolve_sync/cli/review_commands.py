@@ -6,14 +6,6 @@ import click
 
 from resolve_sync.cli.output import emit, json_option, subsidiary_option
 from resolve_sync.kinds import Resolution
-from resolve_sync.store.connections import pick_connection
-from resolve_sync.store.database import store_engine
-from resolve_sync.store.duplicate_resolutions import (
-    forget_resolution,
-    list_resolutions,
-    record_resolution,
-)
-from resolve_sync.sync.duplicates import duplicate_pairs
 
 
 @click.group()
@@ -27,6 +19,11 @@ def duplicates() -> None:
 @json_option
 def list_duplicates(merchant: str, subsidiary: str | None, as_json: bool) -> None:
     """Unresolved pairs among the customers staged by the last run, and the resolutions recorded."""
+    from resolve_sync.store.connections import pick_connection
+    from resolve_sync.store.database import store_engine
+    from resolve_sync.store.duplicate_resolutions import list_resolutions
+    from resolve_sync.sync.duplicates import duplicate_pairs
+
     engine = store_engine()
     pairs = duplicate_pairs(engine, pick_connection(engine, merchant, subsidiary))
     rows = [
@@ -54,6 +51,9 @@ def list_duplicates(merchant: str, subsidiary: str | None, as_json: bool) -> Non
 
 
 def _resolve(merchant: str, left: str, right: str, resolution: Resolution) -> None:
+    from resolve_sync.store.database import store_engine
+    from resolve_sync.store.duplicate_resolutions import record_resolution
+
     pair = record_resolution(store_engine(), merchant, left, right, resolution)
     click.echo(f"{merchant}: {pair[0]} and {pair[1]} marked {resolution}; the next sync applies it")
 
@@ -84,6 +84,9 @@ def distinct(merchant: str, left: str, right: str) -> None:
 @click.argument("resolve_key")
 def unlink(merchant: str, netsuite_key: str, resolve_key: str) -> None:
     """Undo `link`: the next run's duplicate check judges the pair again (records synced stay)."""
+    from resolve_sync.store.database import store_engine
+    from resolve_sync.store.duplicate_resolutions import forget_resolution
+
     forget_resolution(store_engine(), merchant, netsuite_key, resolve_key, resolution=Resolution.LINKED)
     click.echo(f"{merchant}: link of {netsuite_key} and {resolve_key} removed")
 
@@ -94,5 +97,8 @@ def unlink(merchant: str, netsuite_key: str, resolve_key: str) -> None:
 @click.argument("right")
 def forget(merchant: str, left: str, right: str) -> None:
     """Remove any resolution (linked or distinct) of LEFT and RIGHT; the next run judges them again."""
+    from resolve_sync.store.database import store_engine
+    from resolve_sync.store.duplicate_resolutions import forget_resolution
+
     was = forget_resolution(store_engine(), merchant, left, right)
     click.echo(f"{merchant}: resolution of {left} and {right} ({was}) removed")

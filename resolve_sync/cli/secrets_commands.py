@@ -4,10 +4,6 @@ from __future__ import annotations
 
 import click
 
-from resolve_sync.store.connections import rotate_credentials
-from resolve_sync.store.database import store_engine
-from resolve_sync.store.secrets import SecretBox, generate_key
-
 
 @click.group()
 def secrets() -> None:
@@ -17,11 +13,17 @@ def secrets() -> None:
 @secrets.command("generate-key")
 def generate_key_command() -> None:
     """Print a new key for RESOLVE_SYNC_SECRET_KEY (put it first in the list to start a rotation)."""
+    from resolve_sync.store.secrets import generate_key
+
     click.echo(generate_key())
 
 
 @secrets.command()
 def rotate() -> None:
     """Re-encrypt every connection's credentials with the newest key in RESOLVE_SYNC_SECRET_KEY."""
+    from resolve_sync.store.connections import rotate_credentials
+    from resolve_sync.store.database import store_engine
+    from resolve_sync.store.secrets import SecretBox
+
     count = rotate_credentials(store_engine(), SecretBox.from_environment())
     click.echo(f"re-encrypted the credentials of {count} connection(s) with the newest key")

@@ -109,20 +109,28 @@ def open_reads(url: str | None = None) -> Reads:
 
 
 def _open_driver(url: str) -> DriverReads | None:
-    try:
-        reads = _sqlite(url) if url.startswith("sqlite:") else _postgresql(url)
-    except Exception:  # noqa: BLE001 - any trouble: the SQLAlchemy path says what it is
-        return None
-    if reads is None:
-        return None
-    try:
-        current = reads.rows("SELECT version_num FROM alembic_version")
-    except StoreError:
-        current = []
-    if current != [(HEAD,)]:
+    reads = open_driver(url)
+    if reads is not None and schema_revision(reads) != HEAD:
         reads.close()
         return None
     return reads
+
+
+def open_driver(url: str) -> DriverReads | None:
+    """The bare driver on an existing SQLite file or a PostgreSQL server, or None on any trouble."""
+    try:
+        return _sqlite(url) if url.startswith("sqlite:") else _postgresql(url)
+    except Exception:  # noqa: BLE001 - any trouble: the SQLAlchemy path says what it is
+        return None
+
+
+def schema_revision(reads: Reads) -> str | None:
+    """The store's recorded alembic revision; None for a database that was never migrated."""
+    try:
+        rows = reads.rows("SELECT version_num FROM alembic_version")
+    except StoreError:
+        return None
+    return rows[0][0] if rows else None
 
 
 def _sqlite(url: str) -> DriverReads | None:
