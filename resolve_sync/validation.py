@@ -174,9 +174,13 @@ def redact_url(value: object) -> str:
 # -- time zones --------------------------------------------------------------------------------------------
 
 
+# In the tz database but no place's time: `localtime` is whatever machine reads it, `Factory` a placeholder.
+NOT_A_PLACE = frozenset({"localtime", "Factory", "posixrules"})
+
+
 @cache
 def _zones() -> frozenset[str]:
-    return frozenset(zoneinfo.available_timezones())
+    return frozenset(zoneinfo.available_timezones()) - NOT_A_PLACE
 
 
 def time_zone(value: object) -> str:

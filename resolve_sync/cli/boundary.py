@@ -39,6 +39,14 @@ def run(cli: click.Command, argv: Sequence[str] | None = None) -> NoReturn:
     args = list(sys.argv[1:] if argv is None else argv)
     try:
         code = cli.main(args=args, prog_name=PROG, standalone_mode=False)
+        sys.stdout.flush()  # a reader that went away (`| head`) is noticed here, not at exit
+    except BrokenPipeError:
+        _reader_gone()
+    except SystemExit:
+        # click turns a broken pipe (EPIPE) into exit 1 after swapping stdout for its flush-pacifying wrapper
+        if type(sys.stdout).__name__ == "_PacifyFlushWrapper":
+            _reader_gone()
+        raise
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
         sys.exit(INTERRUPTED)
@@ -64,6 +72,14 @@ def run(cli: click.Command, argv: Sequence[str] | None = None) -> NoReturn:
             code=UNEXPECTED,
         )
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _reader_gone() -> NoReturn:
+    """`resolve-sync status | head`: the reader had enough. Not an error (exit 0, nothing on stderr), as
+    with `git log | head`; stdout goes to /dev/null so the interpreter's final flush cannot fail again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    sys.exit(0)
 
 
 def _fail(*lines: str, code: int) -> NoReturn:

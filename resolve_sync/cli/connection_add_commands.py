@@ -276,7 +276,7 @@ def _verify(
 
     assert credentials is not None
     with build_client(account_id, kind, credentials, base_url=base_url, timeout=60) as client:
-        chosen = _choose_subsidiary(client, merchant, account_id, subsidiary_id, account_timezone)
+        chosen = choose_subsidiary(client, merchant, account_id, subsidiary_id, account_timezone)
         if filter_field:
             check = check_filter_field(client, filter_field)
             if not check.valid:
@@ -287,7 +287,7 @@ def _verify(
     return chosen
 
 
-def _choose_subsidiary(
+def choose_subsidiary(
     client: Any, merchant: str, account_id: str, subsidiary_id: int | None, account_timezone: str
 ) -> int | None:
     """R2 at add time: one of the account's active, non-elimination subsidiaries; with several and none

@@ -3,6 +3,7 @@ connection, each checked where the operator acts rather than at the next run."""
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import click
@@ -74,9 +75,33 @@ def clear_filter(merchant: str, subsidiary: str | None) -> None:
 @click.option(
     "--current", default=None, help="The subsidiary the connection has now, if the merchant has several."
 )
-def set_subsidiary(merchant: str, subsidiary_id: str, current: str | None) -> None:
-    """Point the connection at SUBSIDIARY_ID (`resolve-sync subsidiaries MERCHANT` lists them)."""
-    _change(merchant, current, f"subsidiary set to {subsidiary_id}", subsidiary_id=subsidiary_id)
+@click.option(
+    "--no-verify",
+    is_flag=True,
+    help="Save without asking NetSuite whether the subsidiary is active (offline use); a wrong one then "
+    "fails the next run (R2).",
+)
+def set_subsidiary(merchant: str, subsidiary_id: str, current: str | None, no_verify: bool) -> None:
+    """Point the connection at SUBSIDIARY_ID (`resolve-sync subsidiaries MERCHANT` lists them).
+
+    The subsidiary is checked live first (an active, non-elimination subsidiary of the account, as R2
+    requires), and a wrong one is refused with the account's choices."""
+    from resolve_sync import validation
+
+    wanted = validation.subsidiary_id(subsidiary_id)
+    if not no_verify:
+        from resolve_sync.cli.connection_add_commands import choose_subsidiary
+        from resolve_sync.store.connections import pick_connection
+        from resolve_sync.store.database import store_engine
+        from resolve_sync.sync.clients import client_for
+
+        engine = store_engine()
+        connection = pick_connection(engine, merchant, current)
+        with client_for(connection, engine) as client:
+            choose_subsidiary(
+                client, merchant, connection.netsuite_account_id, wanted, connection.account_timezone
+            )
+    _change(merchant, current, f"subsidiary set to {wanted}", subsidiary_id=wanted)
 
 
 @click.command()
@@ -98,9 +123,18 @@ def disable(merchant: str, subsidiary: str | None) -> None:
 @click.command()
 @click.argument("merchant")
 @subsidiary_option
-@click.confirmation_option(prompt="Remove the connection? Resolve records stay; its runs and cursors go.")
-def remove(merchant: str, subsidiary: str | None) -> None:
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation (needed when not on a terminal).")
+def remove(merchant: str, subsidiary: str | None, yes: bool) -> None:
     """Remove a connection (Resolve records synced from it stay)."""
+    if not yes:
+        if not sys.stdin.isatty():  # a script or a pipe: there is nobody to answer the question
+            raise click.UsageError(
+                f"removing a connection asks for confirmation; to remove it from a script: "
+                f"`resolve-sync connections remove {merchant}"
+                + (f" --subsidiary {subsidiary}" if subsidiary else "")
+                + " --yes`"
+            )
+        click.confirm("Remove the connection? Resolve records stay; its runs and cursors go.", abort=True)
     from resolve_sync.store.connections import pick_connection, remove_connection
     from resolve_sync.store.database import store_engine
 

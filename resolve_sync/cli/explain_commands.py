@@ -22,6 +22,11 @@ def explain(merchant: str, record: str, subsidiary: str | None, as_json: bool) -
     from resolve_sync.store.database import store_engine
     from resolve_sync.sync.explain import explain as explain_record
 
+    if not record.startswith(("netsuite:", "resolve:")):
+        raise click.BadParameter(
+            f"{record!r}: give netsuite:<internal id> or resolve:<Resolve id>, e.g. netsuite:{record}",
+            param_hint="RECORD",
+        )
     engine = store_engine()
     if subsidiary is not None:
         connections = [pick_connection(engine, merchant, subsidiary)]

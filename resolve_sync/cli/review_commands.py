@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import click
 
 from resolve_sync.cli.output import emit, json_option, subsidiary_option
@@ -36,18 +38,32 @@ def list_duplicates(merchant: str, subsidiary: str | None, as_json: bool) -> Non
         }
         for p in pairs
     ]
+    resolved = list_resolutions(engine, merchant)
+    if as_json:  # one document: what blocks the next run, and what operators decided before
+        document = {
+            "unresolved": rows,
+            "resolved": [
+                {
+                    "left": r.left_key,
+                    "right": r.right_key,
+                    "resolution": str(r.resolution),
+                    "by": r.resolved_by,
+                }
+                for r in resolved
+            ],
+        }
+        click.echo(json.dumps(document, indent=2, default=str))
+        return
     emit(
         rows,
         ("left", "right", "matched_on", "left_name", "right_name"),
-        as_json=as_json,
+        as_json=False,
         empty="no unresolved duplicates",
     )
-    if not as_json:
-        resolved = list_resolutions(engine, merchant)
-        if resolved:
-            click.echo(f"\n{len(resolved)} resolved pair(s):")
-            for r in resolved:
-                click.echo(f"  {r.left_key} {r.right_key}: {r.resolution} by {r.resolved_by}")
+    if resolved:
+        click.echo(f"\n{len(resolved)} resolved pair(s):")
+        for r in resolved:
+            click.echo(f"  {r.left_key} {r.right_key}: {r.resolution} by {r.resolved_by}")
 
 
 def _resolve(merchant: str, left: str, right: str, resolution: Resolution) -> None:

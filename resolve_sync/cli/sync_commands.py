@@ -279,7 +279,14 @@ def outcome_document(record: RecordOutcome) -> dict[str, Any]:
 @click.command()
 @click.option("--merchant", default=None, help="Only this merchant's connections.")
 @subsidiary_option
-@click.option("--runs", "runs", default=1, show_default=True, help="Runs to show per connection.")
+@click.option(
+    "--runs",
+    "runs",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Runs to show per connection.",
+)
 @click.option(
     "--outcomes", is_flag=True, help="Per-record outcomes with reasons (of each last run, or of --run)."
 )
@@ -291,9 +298,15 @@ def outcome_document(record: RecordOutcome) -> dict[str, Any]:
     help="With --outcomes: held_back,invalid,frozen (the default), or any of created, updated, unchanged, "
     "skipped, or 'all'.",
 )
-@click.option("--run", "run_id", type=int, default=None, help="With --outcomes: this run's records.")
 @click.option(
-    "--limit", default=50, show_default=True, help="With --outcomes: at most this many records (0: all)."
+    "--run", "run_id", type=click.IntRange(min=1), default=None, help="With --outcomes: this run's records."
+)
+@click.option(
+    "--limit",
+    type=click.IntRange(min=0),
+    default=50,
+    show_default=True,
+    help="With --outcomes: at most this many records (0: all).",
 )
 @json_option
 def status(

@@ -6,11 +6,12 @@ error code and detail.
 
 from __future__ import annotations
 
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from resolve_sync.errors import RemoteError
+
+if TYPE_CHECKING:
+    import httpx  # annotations only: `resolve-sync explain` imports these errors and never talks to NetSuite
 
 
 class NetSuiteError(RemoteError):

@@ -7,8 +7,8 @@ query as the last word (a field the role cannot see answers "Unknown identifier"
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from resolve_sync.netsuite.client import NetSuiteClient
 from resolve_sync.netsuite.errors import NetSuitePermissionError, NetSuiteQueryError
 from resolve_sync.netsuite.queries import (
     InvalidQueryParameter,
@@ -17,6 +17,9 @@ from resolve_sync.netsuite.queries import (
     field_probe,
 )
 from resolve_sync.netsuite.responses import UNKEYED
+
+if TYPE_CHECKING:
+    from resolve_sync.netsuite.client import NetSuiteClient
 
 CHECKBOX_TYPES = {"check box", "checkbox"}
 

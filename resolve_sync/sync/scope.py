@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from resolve_sync.kinds import RunMode
-from resolve_sync.netsuite.client import NetSuiteClient
 from resolve_sync.netsuite.errors import NetSuiteQueryError
 from resolve_sync.netsuite.fields import check_filter_field
 from resolve_sync.netsuite.queries import ACTIVE_SUBSIDIARIES
 from resolve_sync.store.connections import Connection
 from resolve_sync.sync.errors import FilterFieldInvalid, SubsidiaryRequired
 from resolve_sync.sync.records import CustomerFacts
+
+if TYPE_CHECKING:
+    from resolve_sync.netsuite.client import NetSuiteClient
 
 INVOICE_LOOKBACK_MONTHS = 12
 

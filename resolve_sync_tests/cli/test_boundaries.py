@@ -49,6 +49,8 @@ BAD_VALUES = [
     ("--base-url", "https://user:hunter2@ns.example.com", "must not contain a user name or password"),
     ("--base-url", "http://ns.example.com", "plain http is allowed only to a loopback host"),
     ("--timezone", "Not/AZone", "not an IANA time zone"),
+    ("--timezone", "localtime", "not an IANA time zone"),  # whatever machine reads it: no account's zone
+    ("--timezone", "Factory", "not an IANA time zone"),
     ("--subsidiary", "²", "Subsidiary id"),
 ]
 

@@ -34,6 +34,33 @@ def test_help_imports_only_click() -> None:
     assert not loaded & {*HEAVY, "httpx", "sqlalchemy", "resolve_sync.bench"}, loaded
 
 
+def _command_paths() -> list[tuple[str, ...]]:
+    """Every command and subcommand of `resolve-sync`, as a person would type it before `--help`."""
+    import click
+
+    from resolve_sync.cli import cli
+
+    paths: list[tuple[str, ...]] = []
+
+    def walk(group: click.Group, prefix: tuple[str, ...]) -> None:
+        context = click.Context(group)
+        for name in group.list_commands(context):
+            command = group.get_command(context, name)
+            paths.append((*prefix, name))
+            if isinstance(command, click.Group):
+                walk(command, (*prefix, name))
+
+    walk(cli, ())
+    return paths
+
+
+@pytest.mark.parametrize("path", _command_paths(), ids=" ".join)
+def test_every_commands_help_loads_neither_the_store_nor_netsuites_client(path: tuple[str, ...]) -> None:
+    """`--help` is what a person types most: it must not pay for SQLAlchemy, httpx or the sandbox."""
+    loaded = loaded_by(*path, "--help")
+    assert not loaded & {*HEAVY, "httpx", "sqlalchemy", "cryptography", "starlette"}, (path, loaded)
+
+
 @pytest.mark.parametrize(
     "args",
     [
@@ -45,6 +72,8 @@ def test_help_imports_only_click() -> None:
         ("demo", "--help"),
         ("status",),
         ("connections", "list"),
+        ("drift", "list", "acme"),
+        ("db", "current"),
     ],
 )
 def test_commands_that_do_not_sync_leave_dagster_and_pandas_unloaded(args: tuple[str, ...]) -> None:
