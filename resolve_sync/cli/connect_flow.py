@@ -89,16 +89,20 @@ def run(
     if wanted is not None:
         existing = [c for c in existing if c.subsidiary_id == wanted]
     box = SecretBox.from_environment()
+
+    def authorize(connection_id: int) -> None:
+        store_authorization(
+            engine,
+            box,
+            connection_id,
+            auth_kind=auth_kind,
+            credentials=secrets,
+            authorization_expires_at=expires_at,
+        )
+
     if existing:
         for connection in existing:  # one authorization serves every subsidiary of the account
-            store_authorization(
-                engine,
-                box,
-                connection.id,
-                auth_kind=auth_kind,
-                credentials=secrets,
-                authorization_expires_at=expires_at,
-            )
+            authorize(connection.id)
             click.echo(
                 f"reconnected {connection.partition_key} ({auth_kind}); the next sync uses the new access"
             )
@@ -116,14 +120,7 @@ def run(
         account_timezone=account_timezone,
     )
     if expires_at is not None:
-        store_authorization(
-            engine,
-            box,
-            connection.id,
-            auth_kind=auth_kind,
-            credentials=secrets,
-            authorization_expires_at=expires_at,
-        )
+        authorize(connection.id)
     click.echo(f"connected {connection.partition_key} ({auth_kind})")
 
 

@@ -11,20 +11,13 @@ import sys
 import pytest
 from sqlalchemy import text
 
+from resolve_sync_tests.cli.conftest import SYNC
 from resolve_sync_tests.cli.process import resolve_sync, run
 from resolve_sync_tests.cli_process import local_store
-from resolve_sync_tests.sandbox_helpers import admin, cli_connection_args
+from resolve_sync_tests.sandbox_helpers import admin
 from resolve_sync_tests.sync_helpers import invoice_record, sync_fixture
 
 pytestmark = pytest.mark.sandbox_fixture(sync_fixture())
-SYNC = ("sync", "acme", "--local", "--as-of", "2026-11-26")
-
-
-@pytest.fixture
-def acme(sandbox_server) -> str:
-    run(*cli_connection_args(sandbox_server))
-    run(*SYNC)
-    return "acme"
 
 
 def _shown(merchant: str = "acme") -> dict:
@@ -59,7 +52,17 @@ def test_output_cut_short_by_its_reader_is_not_an_error(acme) -> None:
     read_end, write_end = os.pipe()
     os.close(read_end)
     done = subprocess.run(
-        [sys.executable, "-m", "resolve_sync.cli", "status", "--outcomes", "--outcome", "all", "--limit", "0"],
+        [
+            sys.executable,
+            "-m",
+            "resolve_sync.cli",
+            "status",
+            "--outcomes",
+            "--outcome",
+            "all",
+            "--limit",
+            "0",
+        ],
         stdout=write_end,
         stderr=subprocess.PIPE,
         stdin=subprocess.DEVNULL,

@@ -10,20 +10,13 @@ import pytest
 from cryptography.fernet import Fernet
 from sqlalchemy import text
 
+from resolve_sync_tests.cli.conftest import SYNC
 from resolve_sync_tests.cli.process import resolve_sync, run
 from resolve_sync_tests.cli_process import local_store
 from resolve_sync_tests.sandbox_helpers import admin, cli_connection_args
 from resolve_sync_tests.sync_helpers import invoice_record, sync_fixture
 
 pytestmark = pytest.mark.sandbox_fixture(sync_fixture())
-SYNC = ("sync", "acme", "--local", "--as-of", "2026-11-26")
-
-
-@pytest.fixture
-def acme(sandbox_server) -> str:
-    run(*cli_connection_args(sandbox_server))
-    run(*SYNC)
-    return "acme"
 
 
 def test_a_record_stamped_in_the_future_does_not_blind_later_incremental_runs(acme, sandbox_server) -> None:

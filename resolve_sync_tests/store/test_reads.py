@@ -23,7 +23,7 @@ from resolve_sync.store.database import StoreNotMigrated, create_store_engine
 from resolve_sync.store.models import InvoiceDrift, MerchantConnection, ResolveInvoice, SyncRun
 from resolve_sync.store.reads import DriverReads, EngineReads, open_reads
 from resolve_sync_tests.sandbox_helpers import admin
-from resolve_sync_tests.sync_helpers import connect, orm_rows, sync
+from resolve_sync_tests.sync_helpers import connect, invoice_record, orm_rows, sync
 
 
 def _url(store) -> str:
@@ -33,25 +33,8 @@ def _url(store) -> str:
 def _financed_invoice_changed_in_netsuite(store, sandbox_server) -> None:
     with store.begin() as db:
         db.execute(update(ResolveInvoice).where(ResolveInvoice.netsuite_id == "100").values(advanced=True))
-    admin(sandbox_server.base_url).post(
-        "/_sandbox/records/invoices",
-        json={
-            "records": [
-                {
-                    "id": 100,
-                    "tranid": "INV100",
-                    "trandate": "2026-02-01",
-                    "duedate": "2026-03-03",
-                    "entity": 10,
-                    "subsidiary": 2,
-                    "status": "A",
-                    "currency": "USD",
-                    "foreigntotal": 1800,
-                    "foreignamountunpaid": 1800,
-                }
-            ]
-        },
-    )
+    changed = {**invoice_record(100, 10, "2026-02-01", total=1800), "lastmodifieddate": "2026-11-25T00:00:00"}
+    admin(sandbox_server.base_url).post("/_sandbox/records/invoices", json={"records": [changed]})
 
 
 def test_driver_reads_return_what_the_models_hold(store, sandbox_server) -> None:
