@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
+
 import click
 
 from resolve_sync import settings
 
 
 def _target_url(url: str | None) -> str:
+    if url:  # `--url` is RESOLVE_SYNC_DATABASE_URL given on the line: an error must name this store
+        os.environ[settings.DATABASE_URL_ENV] = url
     return url or settings.database_url()
 
 
