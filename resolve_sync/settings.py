@@ -20,7 +20,15 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 def state_dir() -> Path:
     """The folder for the local SQLite store, the generated secret key and the local Dagster home."""
     path = Path(os.environ.get(STATE_DIR_ENV) or Path.cwd() / ".resolve_sync")
-    path.mkdir(parents=True, exist_ok=True)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as error:  # a file of that name, no permission, a read-only disk
+        from resolve_sync.errors import ConfigurationError
+
+        raise ConfigurationError(
+            f"The state folder {path} cannot be used: {error.strerror or error}.",
+            hint=f"Point {STATE_DIR_ENV} at a folder this user can write, or remove what is at {path}.",
+        ) from None
     return path
 
 

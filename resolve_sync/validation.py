@@ -31,7 +31,11 @@ MAX_INTERNAL_ID = 2**31 - 1  # NetSuite internal ids are 32-bit
 MAX_URL_LENGTH = 2048
 HOST_LABEL_RE = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
 LOOPBACK_NAMES = {"localhost"}
-USERINFO_RE = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*:/*)?[^/?#]*@")
+USERINFO_RE = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*:/*)?[^/?#]*@")  # greedy: a password may hold '@'
+# A password given as a query parameter (`?password=…`) or a libpq keyword (`host=… password=…`).
+SECRET_PARAM_RE = re.compile(
+    r"\b(password|passwd|pwd|sslpassword|secret|token)\s*=\s*('[^']*'|[^&\s]*)", re.I
+)
 
 
 class InvalidValue(ConfigurationError, ValueError):
@@ -163,10 +167,29 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def url_secrets(url: str) -> list[str]:
+    """The pieces of a URL that may be (part of) a password: its password split at ':' and '@' (a driver
+    that parses an unescaped '@' differently can echo a piece of it back), and `password=` values."""
+    found = USERINFO_RE.match(url.strip())
+    userinfo = found.group(0)[len(found.group(1) or "") : -1] if found else ""
+    password = userinfo.partition(":")[2]  # the user name before the first ':' is no secret
+    pieces = [p for p in re.split(r"[:@]", password) if len(p) >= 3]
+    pieces += [m.group(2).strip("'") for m in SECRET_PARAM_RE.finditer(url)]
+    return sorted({p for p in pieces if p}, key=len, reverse=True)
+
+
+def scrub(text: str, url: str) -> str:
+    """`text` (a driver's error message) without any piece of `url`'s password."""
+    for secret in url_secrets(url):
+        text = text.replace(secret, "***")
+    return text
+
+
 def redact_url(value: object) -> str:
-    """A URL as it may be printed: any `user:password@` replaced, control characters dropped, and cut to a
-    sane length."""
+    """A URL (or a libpq connection string) as it may be printed: any `user:password@`, `password=` query
+    parameter or keyword replaced, control characters dropped, and cut to a sane length."""
     text = USERINFO_RE.sub(r"\1***@", str(value).strip())
+    text = SECRET_PARAM_RE.sub(r"\1=***", text)
     text = "".join(c for c in text if c.isprintable())
     return text if len(text) <= 80 else text[:77] + "..."
 

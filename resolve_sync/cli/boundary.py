@@ -15,6 +15,7 @@ the boundary looks their classes up in `sys.modules` and `--help` stays as light
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import os
 import re
 import shlex
@@ -29,6 +30,7 @@ import click
 from resolve_sync.errors import ResolveSyncError, StoreError
 
 UNEXPECTED = 70  # EX_SOFTWARE
+OUTPUT_ERRNOS = {errno.ENOSPC, errno.EIO, errno.EBADF, errno.EDQUOT}  # writing stdout failed, not the command
 INTERRUPTED = 130
 STORE = StoreError.exit_code
 REMOTE = 5
@@ -39,9 +41,20 @@ def run(cli: click.Command, argv: Sequence[str] | None = None) -> NoReturn:
     args = list(sys.argv[1:] if argv is None else argv)
     try:
         code = cli.main(args=args, prog_name=PROG, standalone_mode=False)
-        sys.stdout.flush()  # a reader that went away (`| head`) is noticed here, not at exit
+        if sys.stdout is not None:  # None: started with stdout closed (`>&-`); click then prints nothing
+            sys.stdout.flush()  # a reader that went away (`| head`) is noticed here, not at exit
     except BrokenPipeError:
         _reader_gone()
+    except OSError as error:
+        if error.errno not in OUTPUT_ERRNOS:
+            _unexpected(error)
+        # /dev/full, a full disk or a broken terminal: whatever the command did is done; say so
+        _fail(
+            f"error: the output could not be written ({error.strerror}); what the command did is done.",
+            "fix: free some space or redirect the output elsewhere, then run the command again to see it "
+            "(a change it made is not made twice: `resolve-sync status` shows the state).",
+            code=1,
+        )
     except SystemExit:
         # click turns a broken pipe (EPIPE) into exit 1 after swapping stdout for its flush-pacifying wrapper
         if type(sys.stdout).__name__ == "_PacifyFlushWrapper":
@@ -65,13 +78,17 @@ def run(cli: click.Command, argv: Sequence[str] | None = None) -> NoReturn:
         if known is not None:
             lines, exit_code = known
             _fail(*lines, code=exit_code)
-        path = write_traceback(error)
-        _fail(
-            f"error: unexpected {type(error).__name__}: {_first_line(error)}",
-            f"The full traceback is in {path}; please report it with the command you ran.",
-            code=UNEXPECTED,
-        )
+        _unexpected(error)
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _unexpected(error: BaseException) -> NoReturn:
+    path = write_traceback(error)
+    _fail(
+        f"error: unexpected {type(error).__name__}: {_first_line(error)}",
+        f"The full traceback is in {path}; please report it with the command you ran.",
+        code=UNEXPECTED,
+    )
 
 
 def _reader_gone() -> NoReturn:
@@ -123,8 +140,11 @@ def outside_failure(error: BaseException) -> tuple[tuple[str, str], int] | None:
 def store_failure(error: BaseException) -> tuple[str, str]:
     """SQLAlchemy's error → what is wrong with the store and how to fix it."""
     from resolve_sync import settings
+    from resolve_sync.validation import scrub
 
-    detail = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+    detail = scrub(
+        str(getattr(error, "orig", None) or error).strip().splitlines()[0], settings.database_url()
+    )
     lowered = detail.lower()
     where = _store_location()
     if "readonly" in lowered or "read-only" in lowered or "read only" in lowered:
@@ -143,6 +163,28 @@ def store_failure(error: BaseException) -> tuple[str, str]:
             "fix: resolve-sync db upgrade",
         )
     variable = settings.DATABASE_URL_ENV
+    sqlite_file = _sqlite_file()
+    if "not a database" in lowered or "malformed" in lowered:
+        return (
+            f"error: the Resolve store ({where}) is not a SQLite database: {detail}.",
+            f"fix: point {variable} at the store's database file, or move "
+            f"{shlex.quote(str(sqlite_file or where))} away so a new local store is created.",
+        )
+    if sqlite_file is not None and not sqlite_file.parent.is_dir():
+        return (
+            f"error: the Resolve store ({where}) cannot be opened: its folder does not exist.",
+            f"fix: `mkdir -p {shlex.quote(str(sqlite_file.parent))}`, or point {variable} at an existing store.",
+        )
+    if "authentication failed" in lowered or ("role" in lowered and "does not exist" in lowered):
+        return (
+            f"error: the Resolve store ({where}) refused the user: {detail}.",
+            f"fix: correct the user or password in {variable} (or grant that role access on the server).",
+        )
+    if "database" in lowered and "does not exist" in lowered:
+        return (
+            f"error: the Resolve store ({where}) names a database the server does not have: {detail}.",
+            f"fix: create it (`createdb NAME`) and run `resolve-sync db upgrade`, or correct {variable}.",
+        )
     return (
         f"error: the Resolve store ({where}) cannot be reached: {detail}.",
         f"fix: start the database server, or point {variable} at a reachable database; "
@@ -152,15 +194,9 @@ def store_failure(error: BaseException) -> tuple[str, str]:
 
 def _store_location() -> str:
     from resolve_sync import settings
+    from resolve_sync.validation import redact_url
 
-    url = settings.database_url()
-    sqlalchemy_url = sys.modules.get("sqlalchemy.engine.url")
-    if sqlalchemy_url is not None:
-        try:
-            return sqlalchemy_url.make_url(url).render_as_string(hide_password=True)
-        except Exception:  # noqa: BLE001 - an unparsable URL is shown without its password part
-            pass
-    return re.sub(r"//([^:/@]+):[^@]*@", r"//\1:***@", url)
+    return redact_url(settings.database_url())
 
 
 def _sqlite_file() -> Path | None:

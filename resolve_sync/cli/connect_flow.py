@@ -15,6 +15,7 @@ from typing import Any
 
 import click
 
+from resolve_sync.cli.output import interactive
 from resolve_sync.connection_keys import validate_merchant_id, validate_subsidiary_id
 from resolve_sync.kinds import AuthKind, ConnectMethod
 from resolve_sync.netsuite import build_client, oauth2_token_fields
@@ -169,6 +170,11 @@ def _choose_subsidiary(
         return wanted
     if len(subsidiaries) <= 1:
         return None
+    if not interactive():
+        choices = ", ".join(f"{i} ({n})" for i, n in sorted(subsidiaries.items()))
+        raise click.UsageError(
+            f"the account has several subsidiaries; run again with --subsidiary ID. Choices: {choices}."
+        )
     click.echo("The account has several subsidiaries; which one does this connection sync?")
     for sid, name in sorted(subsidiaries.items()):
         click.echo(f"  {sid}  {name}")

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import os
 import re
-import sys
 from typing import Any
 
 import click
 
 from resolve_sync import validation
-from resolve_sync.cli.output import check_field_id
+from resolve_sync.cli.output import check_field_id, interactive
 from resolve_sync.errors import ConfigurationError
 from resolve_sync.kinds import AuthKind
 from resolve_sync.names import REQUIRED_CREDENTIALS
@@ -217,6 +216,11 @@ def _credentials(
                 raise ConfigurationError(
                     f"{kind} needs the private key: --private-key-file PATH or --private-key-env VARIABLE."
                 )
+            if not interactive():  # a script: a prompt would read its input or hang
+                raise ConfigurationError(
+                    f"No {SECRET_HELP[name]} given: use --{stem}-file PATH, --{stem}-env VARIABLE or "
+                    "--env-prefix PREFIX (a hidden prompt asks for it only on a terminal)."
+                )
             value = click.prompt(SECRET_HELP[name], hide_input=True, err=True)
         elif source[0] == "file":
             value = _read_secret_file(source[1], f"--{stem}-file")
@@ -312,7 +316,7 @@ def choose_subsidiary(
         return subsidiary_id
     if len(choices) <= 1:
         return None
-    if sys.stdin.isatty():
+    if interactive():
         click.echo(f"NetSuite account {account_id} has {len(choices)} subsidiaries:", err=True)
         for i, name in choices.items():
             click.echo(f"  {i}  {name}", err=True)

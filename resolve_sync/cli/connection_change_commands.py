@@ -3,12 +3,11 @@ connection, each checked where the operator acts rather than at the next run."""
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 import click
 
-from resolve_sync.cli.output import check_field_id, subsidiary_option
+from resolve_sync.cli.output import check_field_id, interactive, subsidiary_option
 
 
 def _change(merchant: str, subsidiary: str | None, message: str, **changes: Any) -> None:
@@ -73,7 +72,11 @@ def clear_filter(merchant: str, subsidiary: str | None) -> None:
 @click.argument("merchant")
 @click.argument("subsidiary_id")
 @click.option(
-    "--current", default=None, help="The subsidiary the connection has now, if the merchant has several."
+    "--subsidiary",
+    "--current",
+    "current",
+    default=None,
+    help="The subsidiary the connection has now, if the merchant has several (--current is the old name).",
 )
 @click.option(
     "--no-verify",
@@ -126,19 +129,21 @@ def disable(merchant: str, subsidiary: str | None) -> None:
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation (needed when not on a terminal).")
 def remove(merchant: str, subsidiary: str | None, yes: bool) -> None:
     """Remove a connection (Resolve records synced from it stay)."""
-    if not yes:
-        if not sys.stdin.isatty():  # a script or a pipe: there is nobody to answer the question
-            raise click.UsageError(
-                f"removing a connection asks for confirmation; to remove it from a script: "
-                f"`resolve-sync connections remove {merchant}"
-                + (f" --subsidiary {subsidiary}" if subsidiary else "")
-                + " --yes`"
-            )
-        click.confirm("Remove the connection? Resolve records stay; its runs and cursors go.", abort=True)
     from resolve_sync.store.connections import pick_connection, remove_connection
     from resolve_sync.store.database import store_engine
+    from resolve_sync.sync.scope import subsidiary_option as subsidiary_flag
 
     engine = store_engine()
-    key = pick_connection(engine, merchant, subsidiary).partition_key
+    connection = pick_connection(engine, merchant, subsidiary)  # a wrong name fails before any question
+    key = connection.partition_key
+    if not yes:
+        if not interactive():  # a script or a pipe: there is nobody to answer the question
+            raise click.UsageError(
+                f"removing {key} asks for confirmation; to remove it from a script: "
+                f"`resolve-sync connections remove {merchant}{subsidiary_flag(connection)} --yes`"
+            )
+        if not click.confirm(f"Remove {key}? Resolve records stay; its runs, cursors and staging go."):
+            click.echo(f"kept {key}")
+            return
     remove_connection(engine, key)
     click.echo(f"removed {key}")

@@ -84,7 +84,7 @@ class _LazyWriters(click.Group):
         return super().get_command(ctx, cmd_name)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        shown = {name: command.get_short_help_str() for name, command in self.commands.items()}
+        shown = {name: command.get_short_help_str(limit=120) for name, command in self.commands.items()}
         shown.update({name: short for name, (_, _, short) in WRITERS.items()})
         with formatter.section("Commands"):
             formatter.write_dl(sorted(shown.items()))

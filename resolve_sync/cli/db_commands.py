@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 import click
@@ -27,13 +28,13 @@ def db() -> None:
 def upgrade(url: str | None) -> None:
     """Migrate the store to the latest schema; running it again changes nothing."""
     from resolve_sync.store import migrations
-    from resolve_sync.store.database import create_store_engine
+    from resolve_sync.store.database import create_store_engine, shown_url
 
     engine = create_store_engine(_target_url(url))
     before = migrations.current_revision(engine)
     migrations.upgrade(engine)
     after = migrations.current_revision(engine)
-    where = engine.url.render_as_string(hide_password=True)
+    where = shown_url(engine)
     if before == after:
         click.echo(f"{where}: already at {after}")
     else:
@@ -46,14 +47,17 @@ def upgrade(url: str | None) -> None:
 )
 def current(url: str | None) -> None:
     """Print the store's schema revision and whether it is the latest."""
+    from resolve_sync.errors import StoreError
     from resolve_sync.store.reads import open_driver, schema_revision
     from resolve_sync.store.schema_version import HEAD
 
     reads = open_driver(_target_url(url))
+    revision, known = None, False
     if reads is not None:  # the usual case, answered without loading SQLAlchemy or alembic
-        revision = schema_revision(reads)
+        with contextlib.suppress(StoreError):
+            revision, known = schema_revision(reads), True
         reads.close()
-    else:  # a new SQLite file, an unreachable server, an unusual URL: SQLAlchemy says what is wrong
+    if not known:  # a new SQLite file, not a database, no server, an unusual URL: SQLAlchemy says what
         from resolve_sync.store import migrations
         from resolve_sync.store.database import create_store_engine
 

@@ -38,11 +38,18 @@ def drift() -> None:
 @json_option
 def list_drift(merchant: str, show_all: bool, as_json: bool) -> None:
     """Open drift: which financed invoice, what NetSuite changed, and when it was seen."""
+    from resolve_sync.store.connection_records import list_connections
     from resolve_sync.store.reads import open_reads
     from resolve_sync.store.run_history import drift_entries
 
     validation.merchant_id(merchant)
-    entries = drift_entries(open_reads(), merchant, include_reviewed=show_all)
+    reads = open_reads()
+    entries = drift_entries(reads, merchant, include_reviewed=show_all)
+    if not entries and not any(c.merchant_id == merchant for c in list_connections(reads)):
+        # a typo must not read as "all clear"
+        raise click.UsageError(
+            f"no connection of merchant {merchant!r}; `resolve-sync connections list` shows them"
+        )
     rows = [
         {
             "netsuite_id": e.netsuite_id,

@@ -18,15 +18,17 @@ from resolve_sync.errors import ResolveSyncError
 def explain(merchant: str, record: str, subsidiary: str | None, as_json: bool) -> None:
     """What the last runs decided about RECORD (netsuite:ID or resolve:ID) and why: scope, filter field,
     owner and ancestors, archived, frozen, held back, invalid, duplicates, edits and history."""
+    from resolve_sync import validation
     from resolve_sync.store.connections import list_connections, pick_connection
     from resolve_sync.store.database import store_engine
     from resolve_sync.sync.explain import explain as explain_record
 
-    if not record.startswith(("netsuite:", "resolve:")):
+    if not record.startswith(("netsuite:", "resolve:")) and record.isdecimal() and len(record) <= 10:
         raise click.BadParameter(
             f"{record!r}: give netsuite:<internal id> or resolve:<Resolve id>, e.g. netsuite:{record}",
             param_hint="RECORD",
         )
+    record = validation.record_key(record)  # an id NetSuite or Resolve could have, or a usage error
     engine = store_engine()
     if subsidiary is not None:
         connections = [pick_connection(engine, merchant, subsidiary)]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -76,3 +77,8 @@ def check_field_id(field_id: str) -> None:
         checked_field_id(field_id)
     except InvalidQueryParameter as error:
         raise click.BadParameter(str(error)) from None
+
+
+def interactive() -> bool:
+    """A person at a terminal can answer a prompt (stdin may also be a pipe, a file or closed: `<&-`)."""
+    return sys.stdin is not None and sys.stdin.isatty()

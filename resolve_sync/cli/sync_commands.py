@@ -232,6 +232,10 @@ def sync(
 # -- status -------------------------------------------------------------------------------------------------
 
 ATTENTION = (Outcome.HELD_BACK, Outcome.INVALID, Outcome.FROZEN)
+MAX_RUNS_SHOWN = 1000
+# Outcomes the sync counts but does not record per record (see sync/writer.py write_actions).
+NOT_LISTED = (Outcome.UNCHANGED.value, Outcome.SKIPPED.value)
+MAX_ID = 2**63 - 1  # the databases' BIGINT: a larger number is a typo, not a store failure
 
 
 def _outcome_list(value: str | None) -> list[Outcome] | None:
@@ -239,9 +243,21 @@ def _outcome_list(value: str | None) -> list[Outcome] | None:
     if value is None:
         return list(ATTENTION)
     words = [w.strip() for w in value.split(",") if w.strip()]
+    if not words:
+        raise click.BadParameter(
+            "give 'all' or outcomes separated by commas, e.g. held_back,invalid", param_hint="--outcome"
+        )
     if words == ["all"]:
         return None
-    known = {o.value for o in Outcome}
+    known = {o.value for o in Outcome} - set(NOT_LISTED)
+    counted = [w for w in words if w in NOT_LISTED]
+    if counted:
+        raise click.BadParameter(
+            f"{', '.join(counted)}: counted per run (`resolve-sync status`), not written down record by record "
+            "(the sync leaves those records as they are); `resolve-sync explain MERCHANT netsuite:ID` tells "
+            "one record's story",
+            param_hint="--outcome",
+        )
     unknown = [w for w in words if w not in known]
     if unknown:
         raise click.BadParameter(
@@ -282,28 +298,34 @@ def outcome_document(record: RecordOutcome) -> dict[str, Any]:
 @click.option(
     "--runs",
     "runs",
-    type=click.IntRange(min=1),
+    type=click.IntRange(min=1, max=MAX_RUNS_SHOWN),
     default=1,
     show_default=True,
     help="Runs to show per connection.",
 )
 @click.option(
-    "--outcomes", is_flag=True, help="Per-record outcomes with reasons (of each last run, or of --run)."
+    "--outcomes",
+    is_flag=True,
+    help="Per-record outcomes with reasons: the latest the sync recorded for each record, or --run's.",
 )
 @click.option(
     "--outcome",
     "outcome_filter",
     default=None,
     metavar="LIST",
-    help="With --outcomes: held_back,invalid,frozen (the default), or any of created, updated, unchanged, "
-    "skipped, or 'all'.",
+    help="With --outcomes: held_back,invalid,frozen (the default), or any of created, updated, or 'all'. "
+    "Unchanged and skipped records are counted per run, not listed.",
 )
 @click.option(
-    "--run", "run_id", type=click.IntRange(min=1), default=None, help="With --outcomes: this run's records."
+    "--run",
+    "run_id",
+    type=click.IntRange(min=1, max=MAX_ID),
+    default=None,
+    help="With --outcomes: this run's records.",
 )
 @click.option(
     "--limit",
-    type=click.IntRange(min=0),
+    type=click.IntRange(min=0, max=MAX_ID),
     default=50,
     show_default=True,
     help="With --outcomes: at most this many records (0: all).",
@@ -320,11 +342,14 @@ def status(
     as_json: bool,
 ) -> None:
     """Each connection's last run: status, counts and the error in full. --outcomes lists records."""
+    from resolve_sync import validation
     from resolve_sync.connection_keys import validate_subsidiary_id
     from resolve_sync.store import run_history
     from resolve_sync.store.connection_records import list_connections
     from resolve_sync.store.reads import open_reads
 
+    if merchant is not None:
+        validation.merchant_id(merchant)
     wanted = _outcome_list(outcome_filter)
     outcomes = outcomes or run_id is not None or outcome_filter is not None
     engine = open_reads()
@@ -362,15 +387,29 @@ def status(
                 raise click.BadParameter(
                     f"run {run_id} does not exist; `resolve-sync status` shows the runs", param_hint="--run"
                 )
+            owners = {c.id: c.partition_key for c in selected}
+            if run.connection_id not in owners:
+                raise click.BadParameter(
+                    f"run {run_id} is not a run of the connection(s) chosen "
+                    f"({', '.join(owners.values()) or 'none'}); leave out --merchant/--subsidiary, or pick "
+                    "a run that `resolve-sync status --runs N` lists for them",
+                    param_hint="--run",
+                )
             run_ids = [run_id]
+            totals = run_history.outcome_totals(engine, run_ids)
+            records = run_history.record_outcomes(
+                engine, run_ids, outcomes=wanted, limit=limit if limit > 0 else None
+            )
         else:
             run_ids = [h[0].id for h in history.values() if h]
-        totals = run_history.outcome_totals(engine, run_ids)
-        records = run_history.record_outcomes(
-            engine, run_ids, outcomes=wanted, limit=limit if limit > 0 else None
-        )
+            connection_ids = [c.id for c in selected]
+            totals = run_history.current_outcome_totals(engine, connection_ids)
+            records = run_history.current_outcomes(
+                engine, connection_ids, outcomes=wanted, limit=limit if limit > 0 else None
+            )
         matching = sum(n for (_, o), n in totals.items() if wanted is None or o in wanted)
         document["outcomes"] = {
+            "of": f"run {run_id}" if run_id is not None else "latest per record",
             "runs": run_ids,
             "outcome_filter": [str(o) for o in wanted] if wanted is not None else "all",
             "totals": _totals_document(totals),
@@ -417,8 +456,13 @@ def _print_status(document: dict[str, Any], runs: int) -> None:
     if outcomes is None:
         return
     click.echo("")
-    runs_text = ", ".join(str(r) for r in outcomes["runs"]) or "none"
-    click.echo(f"outcomes of run(s) {runs_text}:")
+    if not outcomes["runs"]:
+        click.echo("no runs yet: no outcomes to show")
+        return
+    if outcomes["of"] == "latest per record":
+        click.echo("outcomes: the latest the sync recorded for each record (`--run ID` shows one run's):")
+    else:
+        click.echo(f"outcomes of {outcomes['of']}:")
     for kind, by_outcome in outcomes["totals"].items():
         click.echo(f"  {kind}: " + ", ".join(f"{o.replace('_', ' ')} {n}" for o, n in by_outcome.items()))
     chosen = outcomes["outcome_filter"]

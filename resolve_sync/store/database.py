@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import re
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from functools import cache
@@ -16,10 +15,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 
-from resolve_sync import settings
+from resolve_sync import settings, validation
 from resolve_sync.errors import ConfigurationError, StoreError
-
-USERINFO = re.compile(r"(//)[^/@]*@")
 
 
 class StoreConfigurationError(ConfigurationError):
@@ -67,13 +64,18 @@ def checked_url(url: str) -> str:
             raise ValueError("unsupported database")
         make_url(normalised).get_dialect()
     except (ArgumentError, ValueError, ImportError, NoSuchModuleError) as error:
-        shown = USERINFO.sub(r"\1***@", str(url))
+        shown = validation.redact_url(url)
         raise StoreConfigurationError(
             f"{shown!r} is not a database URL the Resolve store supports ({type(error).__name__}).",
             hint="Set RESOLVE_SYNC_DATABASE_URL to sqlite:///PATH or postgresql://USER@HOST:PORT/DB, or unset it "
             "for the local SQLite file.",
         ) from None
     return normalised
+
+
+def shown_url(engine: Engine) -> str:
+    """The engine's URL as it may be printed: no password in any of the places a URL can carry one."""
+    return validation.redact_url(engine.url.render_as_string(hide_password=True))
 
 
 def create_store_engine(url: str) -> Engine:
@@ -108,7 +110,7 @@ def store_engine(url: str | None = None) -> Engine:
         migrations.upgrade(engine)
     else:
         raise StoreNotMigrated(
-            f"The store at {engine.url.render_as_string(hide_password=True)} is not at the latest schema; "
+            f"The store at {shown_url(engine)} is not at the latest schema; "
             "run `resolve-sync db upgrade` first."
         )
     return engine

@@ -110,7 +110,13 @@ def open_reads(url: str | None = None) -> Reads:
 
 def _open_driver(url: str) -> DriverReads | None:
     reads = open_driver(url)
-    if reads is not None and schema_revision(reads) != HEAD:
+    if reads is None:
+        return None
+    try:
+        current = schema_revision(reads) == HEAD
+    except StoreError:
+        current = False  # the full path reports what is wrong with it
+    if not current:
         reads.close()
         return None
     return reads
@@ -128,8 +134,11 @@ def schema_revision(reads: Reads) -> str | None:
     """The store's recorded alembic revision; None for a database that was never migrated."""
     try:
         rows = reads.rows("SELECT version_num FROM alembic_version")
-    except StoreError:
-        return None
+    except StoreError as error:
+        text = str(error).lower()
+        if "no such table" in text or "does not exist" in text:
+            return None
+        raise  # not a database at all, or a server error: not "behind"
     return rows[0][0] if rows else None
 
 

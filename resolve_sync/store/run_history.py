@@ -205,3 +205,54 @@ def run_of_dagster_run(source: Source, dagster_run_id: str) -> RunSummary | None
         {"dagster": dagster_run_id},
     )
     return _summary(rows[0]) if rows else None
+
+
+# The latest outcome recorded for each record of the connections: the sync writes an outcome when it does
+# something to a record or keeps it out for a new reason, not again each night for the same story, so
+# "what is held back now" is the latest row per record, not the last run's rows.
+LATEST_OUTCOMES = (
+    "SELECT o.run_id, o.record_kind, o.netsuite_id, o.resolve_id, o.outcome, o.reason, o.fields, o.created_at, "
+    "o.id FROM sync_record_outcomes o JOIN ("
+    "SELECT MAX(x.id) AS id FROM sync_record_outcomes x JOIN sync_runs r ON r.id = x.run_id "
+    "WHERE r.connection_id IN :connections GROUP BY r.connection_id, x.record_kind, x.netsuite_id"
+    ") latest ON latest.id = o.id"
+)
+
+
+def current_outcomes(
+    source: Source,
+    connection_ids: Sequence[int],
+    *,
+    outcomes: Sequence[Outcome | str] | None = None,
+    limit: int | None = None,
+) -> list[RecordOutcome]:
+    """Each record's latest outcome over the connections' runs (optionally only these outcomes)."""
+    if not connection_ids:
+        return []
+    sql = f"SELECT * FROM ({LATEST_OUTCOMES}) current_state"
+    params: dict[str, Any] = {"connections": list(connection_ids)}
+    if outcomes:
+        sql += " WHERE outcome IN :outcomes"
+        params["outcomes"] = [str(o) for o in outcomes]
+    sql += " ORDER BY id"
+    if limit is not None:
+        sql += " LIMIT :limit"
+        params["limit"] = limit
+    return [
+        RecordOutcome(run, kind, netsuite_id, resolve_id, outcome, reason, document(fields), utc(created))  # type: ignore[arg-type]
+        for run, kind, netsuite_id, resolve_id, outcome, reason, fields, created, _ in as_reads(source).rows(
+            sql, params
+        )
+    ]
+
+
+def current_outcome_totals(source: Source, connection_ids: Sequence[int]) -> Counter[tuple[str, str]]:
+    """(record kind, latest outcome) → how many records, over the connections."""
+    if not connection_ids:
+        return Counter()
+    rows = as_reads(source).rows(
+        f"SELECT record_kind, outcome, COUNT(*) FROM ({LATEST_OUTCOMES}) current_state "
+        "GROUP BY record_kind, outcome",
+        {"connections": list(connection_ids)},
+    )
+    return Counter({(kind, outcome): n for kind, outcome, n in rows})

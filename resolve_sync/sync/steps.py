@@ -27,6 +27,7 @@ from resolve_sync.kinds import Outcome, RecordKind, RunMode, RunStatus
 from resolve_sync.netsuite.client import NetSuiteClient
 from resolve_sync.store import run_history, run_leases
 from resolve_sync.store.connections import Connection
+from resolve_sync.store.database import shown_url
 from resolve_sync.sync import ledger
 from resolve_sync.sync.apply import apply_run
 from resolve_sync.sync.cancellation import Cancellation, RunCancelled
@@ -328,7 +329,7 @@ def _step(engine: Engine, run: RunContext, client: NetSuiteClient | None = None)
 
 def _store_unavailable(engine: Engine, run: RunContext, error: DBAPIError) -> StoreUnavailable:
     """A clear error for a database that failed mid-run (and a best effort to record it)."""
-    where = engine.url.render_as_string(hide_password=True)
+    where = shown_url(engine)
     unavailable = StoreUnavailable(
         f"Merchant {run.connection.merchant_id!r}: the Resolve store ({where}) failed during the sync "
         f"({type(error.orig).__name__ if error.orig else type(error).__name__}). Batches committed before it "

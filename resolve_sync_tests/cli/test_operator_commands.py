@@ -41,7 +41,7 @@ def test_removing_from_a_script_asks_for_yes_and_says_how(acme) -> None:
     refused = resolve_sync("connections", "remove", "acme")  # stdin is not a terminal
     assert refused.code == 2, refused.output
     command = refused.err.split("`resolve-sync ", 1)[1].split("`", 1)[0]
-    assert command == "connections remove acme --yes"
+    assert command == "connections remove acme --subsidiary 2 --yes"
     assert json.loads(run("connections", "list", "--json"))  # still there
     run(*command.split())  # as printed
     assert json.loads(run("connections", "list", "--json")) == []
@@ -111,3 +111,102 @@ def test_drift_list_says_what_netsuite_changed_in_words(acme, sandbox_server) ->
     assert "amount_due 1500 → 1800" in listed and "{" not in listed
     (entry,) = json.loads(run("drift", "list", "acme", "--json"))
     assert entry["changes"]["amount_due"] == {"synced": "1500", "netsuite": "1800"}
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql://postgres@127.0.0.1:1/x?password=hunter2",  # a password as a query parameter
+        "host=127.0.0.1 port=1 password=hunter2",  # a libpq keyword string
+        "postgresql://postgres:hun@hunter2@127.0.0.1:1/x",  # an unescaped '@' in the password
+    ],
+)
+def test_a_store_password_is_never_printed_in_any_url_form(url: str) -> None:
+    ran = resolve_sync("status", env={"RESOLVE_SYNC_DATABASE_URL": url})
+    assert ran.code in (2, 3) and "hunter2" not in ran.output and "Traceback" not in ran.output, ran.output
+
+
+def test_a_file_that_is_no_database_gets_a_fix_that_fits(tmp_path) -> None:
+    store = tmp_path / "store.db"
+    store.write_text("these are not the bytes of a database\n" * 10)
+    env = {"RESOLVE_SYNC_DATABASE_URL": f"sqlite:///{store}"}
+    for command in (("status",), ("db", "current")):
+        ran = resolve_sync(*command, env=env)
+        assert ran.code == 3 and "not a SQLite database" in ran.err, ran.output
+        assert "start the database server" not in ran.err
+
+
+def test_stdin_closed_or_a_full_disk_are_said_in_one_line(acme) -> None:
+    closed = subprocess.run(  # `resolve-sync connections remove acme <&-`
+        [sys.executable, "-m", "resolve_sync.cli", "connections", "remove", "acme"],
+        stdin=None,
+        capture_output=True,
+        text=True,
+        preexec_fn=lambda: os.close(0),
+        timeout=60,
+    )
+    assert closed.returncode == 2 and "--yes" in closed.stderr, closed.stderr
+    with open("/dev/full", "w") as full:
+        done = subprocess.run(
+            [sys.executable, "-m", "resolve_sync.cli", "status"],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            text=True,
+            timeout=60,
+        )
+    assert done.returncode == 1 and "could not be written" in done.stderr, done.stderr
+
+
+def test_a_state_folder_that_is_a_file_is_a_configuration_error(tmp_path) -> None:
+    blocker = tmp_path / "state"
+    blocker.write_text("")
+    ran = resolve_sync("status", env={"RESOLVE_SYNC_STATE_DIR": str(blocker)})
+    assert ran.code == 2 and "RESOLVE_SYNC_STATE_DIR" in ran.err and "Traceback" not in ran.output, ran.output
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("--runs", "99999999999999999999999"),
+        ("--limit", "999999999999999999999999999"),
+        ("--outcome", ""),
+        ("--outcome", "skipped"),
+        ("--merchant", "DEMO\x1b[31m"),
+    ],
+)
+def test_status_refuses_what_it_cannot_show_as_usage(acme, args: tuple[str, str]) -> None:
+    refused = resolve_sync("status", "--outcomes", *args)
+    assert refused.code == 2 and "Traceback" not in refused.output, refused.output
+
+
+def test_status_outcomes_show_what_is_held_back_now_after_an_incremental_run(acme, sandbox_server) -> None:
+    """The held-back invoices of the first run are still held back after a nightly that changed nothing:
+    `status --outcome held_back` (what `make demo` tells the operator to run) must still list them."""
+    control = admin(sandbox_server.base_url)
+    invalid = {
+        "id": 70,
+        "entityid": "C70",
+        "companyname": "\u202eEvil",
+        "email": "e@evil.test",
+        "subsidiary": 2,
+    }
+    control.post(
+        "/_sandbox/records/customers", json={"records": [invalid]}
+    )  # a name with a direction override
+    control.post("/_sandbox/records/invoices", json={"records": [invoice_record(300, 70, "2026-09-01")]})
+    run(*SYNC)  # the customer is invalid, so its invoice is held back
+    first = json.loads(run("status", "--outcome", "held_back", "--json"))["outcomes"]
+    run(*SYNC)  # an incremental run: nothing changed in NetSuite
+    now = json.loads(run("status", "--outcome", "held_back", "--json"))["outcomes"]
+    assert first["matching"] > 0 and now["matching"] == first["matching"]
+    assert {r["netsuite_id"] for r in now["records"]} == {r["netsuite_id"] for r in first["records"]}
+    last_run = json.loads(run("status", "--json"))["connections"][0]["runs"][0]
+    assert last_run["counts"]["invoices_held_back"] == now["totals"]["invoices"]["held_back"] == 1
+    mismatch = resolve_sync("status", "--outcomes", "--run", "1", "--merchant", "nosuch")
+    assert mismatch.code == 2, mismatch.output
+
+
+def test_drift_list_of_an_unknown_merchant_is_not_an_all_clear(acme) -> None:
+    ran = resolve_sync("drift", "list", "acmee")
+    assert ran.code == 2 and "no connection of merchant 'acmee'" in ran.err, ran.output
