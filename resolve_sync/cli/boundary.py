@@ -60,7 +60,14 @@ def run(cli: click.Command, argv: Sequence[str] | None = None) -> NoReturn:
         if type(sys.stdout).__name__ == "_PacifyFlushWrapper":
             _reader_gone()
         raise
-    except click.exceptions.Abort:
+    except click.exceptions.Abort as error:
+        if isinstance(error.__context__, EOFError):  # a prompt's input ended: a script, not Ctrl-C
+            _fail(
+                "error: the command asked a question but its input ended before an answer.",
+                f"fix: give the answer as an option instead (see `{shlex.join([PROG, *args[:2]])} --help`), "
+                "or run it on a terminal.",
+                code=click.UsageError.exit_code,
+            )
         click.echo("Aborted.", err=True)
         sys.exit(INTERRUPTED)
     except KeyboardInterrupt:

@@ -15,7 +15,7 @@ from typing import Any
 
 import click
 
-from resolve_sync.cli.output import interactive
+from resolve_sync.cli.output import can_prompt
 from resolve_sync.connection_keys import validate_merchant_id, validate_subsidiary_id
 from resolve_sync.kinds import AuthKind, ConnectMethod
 from resolve_sync.netsuite import build_client, oauth2_token_fields
@@ -170,7 +170,7 @@ def _choose_subsidiary(
         return wanted
     if len(subsidiaries) <= 1:
         return None
-    if not interactive():
+    if not can_prompt():
         choices = ", ".join(f"{i} ({n})" for i, n in sorted(subsidiaries.items()))
         raise click.UsageError(
             f"the account has several subsidiaries; run again with --subsidiary ID. Choices: {choices}."

@@ -7,14 +7,16 @@ a hidden prompt. (`connections connect` is the browser flow where no token is co
 
 from __future__ import annotations
 
+import getpass
 import os
 import re
+import warnings
 from typing import Any
 
 import click
 
 from resolve_sync import validation
-from resolve_sync.cli.output import check_field_id, interactive
+from resolve_sync.cli.output import can_prompt, check_field_id, interactive
 from resolve_sync.errors import ConfigurationError
 from resolve_sync.kinds import AuthKind
 from resolve_sync.names import REQUIRED_CREDENTIALS
@@ -216,12 +218,14 @@ def _credentials(
                 raise ConfigurationError(
                     f"{kind} needs the private key: --private-key-file PATH or --private-key-env VARIABLE."
                 )
-            if not interactive():  # a script: a prompt would read its input or hang
+            if not can_prompt():  # stdin closed: nobody and nothing can answer
                 raise ConfigurationError(
                     f"No {SECRET_HELP[name]} given: use --{stem}-file PATH, --{stem}-env VARIABLE or "
                     "--env-prefix PREFIX (a hidden prompt asks for it only on a terminal)."
                 )
-            value = click.prompt(SECRET_HELP[name], hide_input=True, err=True)
+            with warnings.catch_warnings():  # piped in: there is no echo to turn off, and no one to see it
+                warnings.simplefilter("ignore", getpass.GetPassWarning)
+                value = click.prompt(SECRET_HELP[name], hide_input=True, err=True)
         elif source[0] == "file":
             value = _read_secret_file(source[1], f"--{stem}-file")
         else:

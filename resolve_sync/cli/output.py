@@ -80,5 +80,11 @@ def check_field_id(field_id: str) -> None:
 
 
 def interactive() -> bool:
-    """A person at a terminal can answer a prompt (stdin may also be a pipe, a file or closed: `<&-`)."""
-    return sys.stdin is not None and sys.stdin.isatty()
+    """A person at a terminal can answer a question (stdin may also be a pipe, a file or closed: `<&-`)."""
+    return can_prompt() and sys.stdin.isatty()
+
+
+def can_prompt() -> bool:
+    """A prompt can read an answer at all: from a terminal or piped in (`printf '2\n' | …`); not when stdin
+    was closed (`<&-`). An input that ends before the answer is the boundary's usage error."""
+    return sys.stdin is not None and not sys.stdin.closed

@@ -20,23 +20,32 @@ def duplicates() -> None:
 @subsidiary_option
 @json_option
 def list_duplicates(merchant: str, subsidiary: str | None, as_json: bool) -> None:
-    """Unresolved pairs among the customers staged by the last run, and the resolutions recorded."""
-    from resolve_sync.store.connections import pick_connection
+    """Unresolved pairs among the customers staged by the last run, and the resolutions recorded.
+
+    Without --subsidiary, every connection of MERCHANT is listed (resolutions are the merchant's)."""
+    from resolve_sync.store.connections import list_connections, pick_connection
     from resolve_sync.store.database import store_engine
     from resolve_sync.store.duplicate_resolutions import list_resolutions
     from resolve_sync.sync.duplicates import duplicate_pairs
 
     engine = store_engine()
-    pairs = duplicate_pairs(engine, pick_connection(engine, merchant, subsidiary))
+    if subsidiary is not None:
+        connections = [pick_connection(engine, merchant, subsidiary)]
+    else:
+        connections = [c for c in list_connections(engine) if c.merchant_id == merchant] or [
+            pick_connection(engine, merchant)  # raises the usual "no such connection" error
+        ]
     rows = [
         {
+            "connection": connection.partition_key,
             "left": p.keys[0],
             "right": p.keys[1],
             "matched_on": p.matched_on,
             "left_name": p.left.name,
             "right_name": p.right.name,
         }
-        for p in pairs
+        for connection in connections
+        for p in duplicate_pairs(engine, connection)
     ]
     resolved = list_resolutions(engine, merchant)
     if as_json:  # one document: what blocks the next run, and what operators decided before
@@ -56,7 +65,7 @@ def list_duplicates(merchant: str, subsidiary: str | None, as_json: bool) -> Non
         return
     emit(
         rows,
-        ("left", "right", "matched_on", "left_name", "right_name"),
+        ("connection", "left", "right", "matched_on", "left_name", "right_name"),
         as_json=False,
         empty="no unresolved duplicates",
     )

@@ -14,7 +14,7 @@ from sqlalchemy import text
 from resolve_sync_tests.cli.conftest import SYNC
 from resolve_sync_tests.cli.process import resolve_sync, run
 from resolve_sync_tests.cli_process import local_store
-from resolve_sync_tests.sandbox_helpers import admin
+from resolve_sync_tests.sandbox_helpers import admin, cli_connection_args
 from resolve_sync_tests.sync_helpers import invoice_record, sync_fixture
 
 pytestmark = pytest.mark.sandbox_fixture(sync_fixture())
@@ -210,3 +210,18 @@ def test_status_outcomes_show_what_is_held_back_now_after_an_incremental_run(acm
 def test_drift_list_of_an_unknown_merchant_is_not_an_all_clear(acme) -> None:
     ran = resolve_sync("drift", "list", "acmee")
     assert ran.code == 2 and "no connection of merchant 'acmee'" in ran.err, ran.output
+
+
+def test_duplicates_list_without_a_subsidiary_covers_every_connection_of_the_merchant(
+    acme, sandbox_server
+) -> None:
+    """The hint a blocked run prints (`resolve-sync duplicates list MERCHANT`) must run as printed even when
+    the merchant has several connections."""
+    run(*cli_connection_args(sandbox_server, subsidiary="3"))
+    twin = {"id": 61, "entityid": "C61", "companyname": "Initech", "email": "x@initech.test", "subsidiary": 2}
+    admin(sandbox_server.base_url).post("/_sandbox/records/customers", json={"records": [twin]})
+    assert resolve_sync(*SYNC, "--subsidiary", "2").code == 4
+    listed = json.loads(run("duplicates", "list", "acme", "--json"))
+    assert [(p["connection"], p["left"], p["right"]) for p in listed["unresolved"]] == [
+        ("acme|2", "netsuite:30", "netsuite:61")
+    ]
