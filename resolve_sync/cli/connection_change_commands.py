@@ -15,9 +15,11 @@ def _change(merchant: str, subsidiary: str | None, message: str, **changes: Any)
     from resolve_sync.store.database import store_engine
 
     engine = store_engine()
-    connection = update_connection(
-        engine, pick_connection(engine, merchant, subsidiary).partition_key, **changes
-    )
+    current = pick_connection(engine, merchant, subsidiary)
+    if all(getattr(current, name) == value for name, value in changes.items()):
+        click.echo(f"{current.partition_key}: nothing to change ({message} already)")
+        return
+    connection = update_connection(engine, current.partition_key, **changes)
     click.echo(f"{connection.partition_key}: {message}")
 
 

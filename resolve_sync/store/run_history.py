@@ -234,7 +234,7 @@ def current_outcomes(
     if outcomes:
         sql += " WHERE outcome IN :outcomes"
         params["outcomes"] = [str(o) for o in outcomes]
-    sql += " ORDER BY id"
+    sql += " ORDER BY record_kind, LENGTH(netsuite_id), netsuite_id"  # ids in numeric order, on both engines
     if limit is not None:
         sql += " LIMIT :limit"
         params["limit"] = limit
