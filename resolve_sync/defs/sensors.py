@@ -4,7 +4,7 @@ import json
 
 import dagster as dg
 
-from resolve_sync.defs.batch import batch_groups, batch_request, group_run_key, sync_batch_job
+from resolve_sync.defs.batch import SYNC_BATCH_JOB, batch_groups, batch_request, group_run_key
 from resolve_sync.defs.jobs import sync_job
 from resolve_sync.defs.partitions import connections_partitions, run_tags
 from resolve_sync.defs.resources import StoreResource
@@ -12,7 +12,9 @@ from resolve_sync.sync.scope import filter_changes
 
 
 @dg.sensor(
-    job=sync_batch_job,
+    # By name: the job comes with the nightly schedule. A sensor holding an op job whose resources the
+    # Definitions bind is rebuilt by Dagster 1.13 with a spurious BetaWarning about `owners`.
+    job_name=SYNC_BATCH_JOB,
     minimum_interval_seconds=30,
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Adds a partition for each new connection and starts its first sync (several new "
