@@ -32,7 +32,7 @@ import datetime as dt
 import hashlib
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import dagster as dg
@@ -169,10 +169,11 @@ def _evaluation(key: str, result: dg.AssetCheckResult) -> dg.AssetCheckEvaluatio
     )
 
 
-def _log_result(context: dg.OpExecutionContext, asset: str, key: str, result: dg.MaterializeResult) -> None:
-    context.log_event(_materialization(asset, key, result))
-    for check_result in result.check_results or []:
-        context.log_event(_evaluation(key, check_result))
+Event = dg.AssetMaterialization | dg.AssetCheckEvaluation
+
+
+def _events(asset: str, key: str, result: dg.MaterializeResult) -> list[Event]:
+    return [_materialization(asset, key, result)] + [_evaluation(key, c) for c in result.check_results or []]
 
 
 def sync_partition(
@@ -180,12 +181,13 @@ def sync_partition(
     store: StoreResource,
     netsuite: NetSuiteResource,
     key: str,
+    events: list[Event],
     *,
     as_of: dt.date,
     full_refresh: bool,
 ) -> str | None:
-    """One connection, as the three assets sync it, with its events logged for its partition. Returns why it
-    failed (None when it synced); raises only what stops the run (an interruption)."""
+    """One connection, as the three assets sync it; its partition's events are appended to `events` as they
+    happen. Returns why it failed (None when it synced)."""
     from resolve_sync.sync import steps
     from resolve_sync.sync.errors import FilterFieldInvalid
 
@@ -208,17 +210,16 @@ def sync_partition(
                 dagster_run_id=context.run_id,
             )
         except FilterFieldInvalid as invalid:
-            for check_result in reporting.invalid_filter_checks(invalid):
-                context.log_event(_evaluation(key, check_result))
+            events.extend(_evaluation(key, c) for c in reporting.invalid_filter_checks(invalid))
             return reporting.invalid_filter_failure(invalid)
         staged = steps.stage_customers(client, engine, run)
-        _log_result(context, CUSTOMERS_ASSET, key, reporting.customers_result(connection, staged))
+        events.extend(_events(CUSTOMERS_ASSET, key, reporting.customers_result(connection, staged)))
         if staged.blocked:
             return reporting.duplicates_failure(connection, staged.duplicates)
         invoices = steps.stage_invoices(client, engine, run)
-        _log_result(context, INVOICES_ASSET, key, reporting.invoices_result(invoices))
+        events.extend(_events(INVOICES_ASSET, key, reporting.invoices_result(invoices)))
         written = steps.write_records(engine, run)
-        _log_result(context, RECORDS_ASSET, key, reporting.records_result(connection, written))
+        events.extend(_events(RECORDS_ASSET, key, reporting.records_result(connection, written)))
     return None
 
 
@@ -239,11 +240,17 @@ def _table(rows: dict[str, str]) -> str:
 @dg.op(
     name=SYNC_BATCH_OP,
     config_schema={"partitions": dg.Field([str], description="Partition keys to sync, in order.")},
+    out=dg.Out(dg.Nothing, description="Counts of the run's connections: synced, busy, skipped."),
 
     description="Syncs each listed connection in turn, as the three assets do for one partition, and logs "
     "each one's materialisations and check results for its own partition.",
 )
-def sync_connections(context: dg.OpExecutionContext, store: StoreResource, netsuite: NetSuiteResource):
+def sync_connections(
+    context: dg.OpExecutionContext, store: StoreResource, netsuite: NetSuiteResource
+) -> Iterator[Event | dg.Output]:
+    """Yields each connection's events once it is done, so the event log and the UI follow the run. A failed
+    blocking check is never left to Dagster's end-of-step enforcement (which names no partition): its
+    connection is a failed one, and the op raises its own `Failure` naming each."""
     from resolve_sync.sync.errors import RunAlreadyActive
 
     keys: list[str] = list(context.op_config["partitions"])
@@ -256,8 +263,11 @@ def sync_connections(context: dg.OpExecutionContext, store: StoreResource, netsu
             outcome.skipped[key] = "disabled or removed since the run was requested"
             context.log.info(f"{key}: skipped, {outcome.skipped[key]}")
             continue
+        events: list[Event] = []
         try:
-            reason = sync_partition(context, store, netsuite, key, as_of=as_of, full_refresh=full_refresh)
+            reason = sync_partition(
+                context, store, netsuite, key, events, as_of=as_of, full_refresh=full_refresh
+            )
         except RunAlreadyActive as busy:
             # Another run is syncing this connection right now (R13, enforced by the store's lease); the
             # refusal is in the run history. That run does what this one would have done.
@@ -269,6 +279,7 @@ def sync_connections(context: dg.OpExecutionContext, store: StoreResource, netsu
         except Exception as error:  # noqa: BLE001 - one connection's bug must not hide the others' results
             context.log.exception(f"{key}: unexpected error")
             reason = f"{type(error).__name__}: {error}"
+        yield from events  # what the connection recorded, also when it then failed
         if reason is None:
             outcome.synced.append(key)
         else:
@@ -286,7 +297,7 @@ def sync_connections(context: dg.OpExecutionContext, store: StoreResource, netsu
             description=_failure_text(outcome),
             metadata={**counts, "failures": dg.MetadataValue.md(_table(outcome.failed))},
         )
-    context.log.info(", ".join(f"{name} {value}" for name, value in counts.items()))
+    yield dg.Output(None, metadata=counts)
 
 
 @dg.job(

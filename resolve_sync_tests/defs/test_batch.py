@@ -113,6 +113,29 @@ def test_one_run_records_each_partitions_own_materialisations_and_checks(instanc
     assert set(customers(store, "acme")) == set(customers(store, "zeta")) and customers(store, "beta") == {}
 
 
+def test_a_bug_in_one_connection_keeps_what_it_recorded_and_the_others_go_on(
+    instance, store, sandbox_server, monkeypatch
+):
+    from resolve_sync.sync import steps
+
+    real = steps.stage_invoices
+
+    def broken_for_beta(client, engine, run):
+        if run.connection.merchant_id == "beta":
+            raise RuntimeError("boom in beta")
+        return real(client, engine, run)
+
+    monkeypatch.setattr(steps, "stage_invoices", broken_for_beta)
+    keys = [connect(store, sandbox_server, merchant=m).partition_key for m in ("acme", "beta", "zeta")]
+    result = _run_batch(instance, store, keys)
+    assert not result.success
+    (failure,) = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    assert "beta|2: RuntimeError: boom in beta" in failure.step_failure_data.user_failure_data.description
+    assert sorted(_materializations(instance, "netsuite_customers")) == ["acme|2", "beta|2", "zeta|2"]
+    assert sorted(_materializations(instance, "resolve_records")) == ["acme|2", "zeta|2"]
+    assert customers(store, "beta") == {} and customers(store, "zeta")
+
+
 def test_a_connection_another_run_holds_is_left_to_it_and_the_rest_sync(instance, store, sandbox_server):
     """R13 inside a fleet run: the store's lease refuses the held connection (recorded in the run history),
     the run syncs the others and succeeds, and reports the connection as busy."""
