@@ -483,6 +483,7 @@ def _one_size(
                     k: round(v / size, 2) for k, v in sorted(first_cpu.items())
                 },
                 "runs": len(first),
+                "connections_per_run": sorted(len(_partitions_of(r)) for r in first),
                 "partitions_materialised": len(first_materialised),
                 "peak_rss_mb": round(first_peak_mb),
                 "load_average_1m": [round(load_before, 2), round(first_load, 2)],
@@ -508,6 +509,7 @@ def _one_size(
                 },
                 "submit_s": round(submitted_s, 1),
                 "runs_launched": len(nightly),
+                "connections_per_run": sorted(len(_partitions_of(r)) for r in nightly),
                 "partitions": len(partitions),
                 "partitions_materialised": len(nightly_materialised),
                 "peak_rss_mb": round(nightly_peak_mb),
