@@ -351,7 +351,11 @@ def _launch(url: str, job: str, request: Any, tags: dict[str, str]) -> str:
         tags = {**tags, "dagster/partition": request.partition_key}
         run_config = batch_run_config([request.partition_key])
     params = {
-        "selector": {"repositoryLocationName": CODE_LOCATION, "repositoryName": "__repository__", "jobName": job},
+        "selector": {
+            "repositoryLocationName": CODE_LOCATION,
+            "repositoryName": "__repository__",
+            "jobName": job,
+        },
         "runConfigData": run_config,
         "executionMetadata": {"tags": [{"key": k, "value": v} for k, v in tags.items()]},
     }
@@ -492,7 +496,9 @@ def _one_size(
             "the same first syncs in process (run_sync)",
             round(per_first / per_ref_first, 2),
             f"<= {FIRST_SYNC_TARGET_RATIO}x in process",
-            per_first / per_ref_first <= FIRST_SYNC_TARGET_RATIO and not failed and len(first_materialised) == size,
+            per_first / per_ref_first <= FIRST_SYNC_TARGET_RATIO
+            and not failed
+            and len(first_materialised) == size,
             notes,
         ),
         Result(
@@ -535,7 +541,9 @@ def main() -> None:
     from resolve_sync.bench.runner import SIZES, table
 
     parser = argparse.ArgumentParser(description=main.__doc__)
-    parser.add_argument("sizes", nargs="*", type=int, help="connections per deployment (default: make bench's)")
+    parser.add_argument(
+        "sizes", nargs="*", type=int, help="connections per deployment (default: make bench's)"
+    )
     parser.add_argument("--quick", action="store_true", help="make bench-quick's sizes and accounts")
     parser.add_argument("--out", help="also write the results as JSON here")
     args = parser.parse_args()

@@ -27,7 +27,6 @@ the next asset's step is skipped for every partition; and a failed blocking chec
 A ranged run is all or nothing, a fleet run must not be.
 """
 
-
 import datetime as dt
 import hashlib
 import math
@@ -233,7 +232,9 @@ def _failure_text(outcome: _Outcome) -> str:
 
 
 def _table(rows: dict[str, str]) -> str:
-    body = "\n".join(f"| {k} | {v.splitlines()[0][:300].replace('|', '/')} |" for k, v in sorted(rows.items()))
+    body = "\n".join(
+        f"| {k} | {v.splitlines()[0][:300].replace('|', '/')} |" for k, v in sorted(rows.items())
+    )
     return "| connection | reason |\n|---|---|\n" + body
 
 
@@ -241,7 +242,6 @@ def _table(rows: dict[str, str]) -> str:
     name=SYNC_BATCH_OP,
     config_schema={"partitions": dg.Field([str], description="Partition keys to sync, in order.")},
     out=dg.Out(dg.Nothing, description="Counts of the run's connections: synced, busy, skipped."),
-
     description="Syncs each listed connection in turn, as the three assets do for one partition, and logs "
     "each one's materialisations and check results for its own partition.",
 )

@@ -11,8 +11,8 @@ import dagster as dg
 from resolve_sync.defs.batch import batch_groups, batch_request, group_run_key, sync_batch_job
 from resolve_sync.defs.jobs import freshness_job
 from resolve_sync.defs.partitions import connections_partitions
-from resolve_sync.names import AS_OF_TAG
 from resolve_sync.defs.resources import StoreResource
+from resolve_sync.names import AS_OF_TAG
 
 SCHEDULE_TIMEZONE = os.environ.get("RESOLVE_SYNC_SCHEDULE_TIMEZONE", "UTC")
 
@@ -24,7 +24,9 @@ def nightly_requests(store: StoreResource, registered: set[str], logical_date: s
     return [
         batch_request(
             group,
-            f"{group[0]}:{logical_date}" if len(group) == 1 else group_run_key(f"nightly:{logical_date}", group),
+            f"{group[0]}:{logical_date}"
+            if len(group) == 1
+            else group_run_key(f"nightly:{logical_date}", group),
             {AS_OF_TAG: logical_date},
         )
         for group in batch_groups(keys)

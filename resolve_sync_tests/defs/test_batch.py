@@ -164,7 +164,9 @@ def test_a_partition_run_of_the_batch_job_is_an_ordinary_partition_run(instance,
     )
     assert result.success
     (run,) = instance.get_run_records()
-    assert run.dagster_run.tags["dagster/partition"] == "acme|2" and run.dagster_run.tags["merchant"] == "acme"
+    assert (
+        run.dagster_run.tags["dagster/partition"] == "acme|2" and run.dagster_run.tags["merchant"] == "acme"
+    )
     assert sorted(_materializations(instance, "resolve_records")) == ["acme|2"]
 
 

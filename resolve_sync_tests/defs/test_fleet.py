@@ -50,7 +50,13 @@ def test_a_backfill_still_launches_one_run_per_connection() -> None:
 
 def test_loading_the_definitions_warns_nothing() -> None:
     subprocess.run(
-        [sys.executable, "-W", "error", "-c", "import resolve_sync.definitions as d; d.defs.get_repository_def()"],
+        [
+            sys.executable,
+            "-W",
+            "error",
+            "-c",
+            "import resolve_sync.definitions as d; d.defs.get_repository_def()",
+        ],
         check=True,
         capture_output=True,
     )
