@@ -4,6 +4,7 @@ import json
 
 import dagster as dg
 
+from resolve_sync.defs.batch import SYNC_BATCH_JOB, batch_groups, batch_request, group_run_key
 from resolve_sync.defs.jobs import sync_job
 from resolve_sync.defs.partitions import connections_partitions, run_tags
 from resolve_sync.defs.resources import StoreResource
@@ -11,22 +12,32 @@ from resolve_sync.sync.scope import filter_changes
 
 
 @dg.sensor(
-    job=sync_job,
+    # By name: the job comes with the nightly schedule. A sensor holding an op job whose resources the
+    # Definitions bind is rebuilt by Dagster 1.13 with a spurious BetaWarning about `owners`.
+    job_name=SYNC_BATCH_JOB,
     minimum_interval_seconds=30,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Adds a partition for each new connection and starts its first sync; removes the "
+    description="Adds a partition for each new connection and starts its first sync (several new "
+    "connections to a run); removes the "
     "partitions of removed connections.",
 )
 def connections_sensor(context: dg.SensorEvaluationContext, store: StoreResource) -> dg.SensorResult:
-    """Adds a partition for each new connection and launches its first sync; removes deleted ones."""
+    """Adds a partition for each new connection and launches its first sync; removes deleted ones. New
+    connections are grouped like the nightly's (`batch_groups`); a run key names each connection's id, so a
+    connection removed and added again gets a first sync again."""
     wanted = {c.partition_key: c for c in store.connections()}
     existing = set(context.instance.get_dynamic_partitions(connections_partitions.name))
     new = sorted(set(wanted) - existing)
     gone = sorted(existing - set(wanted))
     requests = [
-        dg.RunRequest(partition_key=key, run_key=f"first-sync:{key}:{wanted[key].id}", tags=run_tags(key))
-        for key in new
-        if wanted[key].enabled
+        batch_request(
+            group,
+            f"first-sync:{group[0]}:{wanted[group[0]].id}"
+            if len(group) == 1
+            else group_run_key("first-sync", [f"{key}:{wanted[key].id}" for key in group]),
+            {},
+        )
+        for group in batch_groups([key for key in new if wanted[key].enabled])
     ]
     partition_requests = []
     if new:

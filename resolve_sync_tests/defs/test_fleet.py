@@ -40,11 +40,26 @@ def test_loading_the_definitions_imports_neither_pandas_nor_the_sandbox_nor_the_
 
 
 def test_a_backfill_still_launches_one_run_per_connection() -> None:
-    """R13 in Dagster's queue needs each run to carry its own `dagster/partition` tag (limit 1 per value):
-    a ranged run (a single-run backfill policy) carries range tags instead, so it is not allowed here."""
+    """A ranged run of the asset job is all or nothing (one output per step for the whole range), so a
+    backfill of `sync_job` stays one run per partition; several connections share a run only in the fleet
+    job (`resolve_sync/defs/batch.py`, tested in test_batch.py), which records each one on its partition."""
     for key in defs.resolve_job_def(SYNC_JOB).asset_layer.executable_asset_keys:
         policy = defs.resolve_assets_def(key).backfill_policy
         assert policy is None or policy.max_partitions_per_run == 1, key
+
+
+def test_loading_the_definitions_warns_nothing() -> None:
+    subprocess.run(
+        [
+            sys.executable,
+            "-W",
+            "error",
+            "-c",
+            "import resolve_sync.definitions as d; d.defs.get_repository_def()",
+        ],
+        check=True,
+        capture_output=True,
+    )
 
 
 def test_the_bench_measures_a_process_tree_cpu_and_memory() -> None:
