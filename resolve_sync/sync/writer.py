@@ -71,11 +71,9 @@ def write_actions(db: DB, ctx: RunContext, actions: list[Action]) -> Counter[str
     _insert_drift(db, ctx, drift, now)
     kept_out = [a for a in actions if a.kind in (Outcome.HELD_BACK, Outcome.INVALID)]
     retold = _story_changed(db, ctx, kind, [a for a in kept_out if not a.changed_this_run])
-    outcomes = [
-        a
-        for a in actions
-        if a.writes or a in drift or (a in kept_out and (a.changed_this_run or a in retold))
-    ]
+    # By identity: `in` on the lists compared every field of every action (quadratic in the batch).
+    told = {id(a) for a in drift} | {id(a) for a in kept_out if a.changed_this_run} | {id(a) for a in retold}
+    outcomes = [a for a in actions if a.writes or id(a) in told]
     _insert_outcomes(db, ctx, outcomes, now)
     counts: Counter[str] = Counter()
     for action in actions:
