@@ -728,10 +728,14 @@ def postgres_url() -> str | None:
         from sqlalchemy import create_engine
 
         admin = create_engine(admin_url, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
+        # Several benchmarks may share one server (a shared machine): each names its own scratch database.
+        base = os.environ.get("RESOLVE_SYNC_BENCH_PG_DB", "resolve_sync_bench")
+        if not base.replace("_", "").isalnum():
+            raise ValueError(f"RESOLVE_SYNC_BENCH_PG_DB {base!r}: letters, digits and _ only")
         with admin.connect() as db:
-            for name in ("resolve_sync_bench", "resolve_sync_bench_raw"):
+            for name in (base, base + "_raw"):
                 db.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
                 db.execute(text(f"CREATE DATABASE {name}"))
-        return admin_url.rsplit("/", 1)[0] + "/resolve_sync_bench"
+        return admin_url.rsplit("/", 1)[0] + "/" + base
     except Exception:  # noqa: BLE001 - no server: the PostgreSQL half is skipped and the report says so
         return None

@@ -49,6 +49,7 @@ from resolve_sync.netsuite.responses import (
 from resolve_sync.netsuite.timestamps import SUITEQL_FORMAT, to_timestamp_literal
 
 Rows = list[dict[str, str]]
+MAX_RANGES_PER_WORKER = 8
 MODIFIED_ALIAS = "modified_cursor"
 
 
@@ -93,21 +94,46 @@ def split_ranges(low: int, high: int, count: int, parts: int) -> list[tuple[int,
 
 
 def full_scan(
-    client: NetSuiteClient, query: ScanQuery, *, ranges_per_worker: int = 3
+    client: NetSuiteClient, query: ScanQuery, *, ranges_per_worker: int = 3, probe: Page | None = None
 ) -> Iterator[CheckedRows]:
-    low, high, count = _probe(client, query)
+    """`probe`: the answer to `query.probe_sql()` when the caller already asked it (one request fewer)."""
+    low, high, count = _probe(client, query) if probe is None else _probe_values(client, probe)
     if count == 0:
         return
     workers = client.budget.limit
     pages = math.ceil(count / MAX_PAGE)
-    # Enough ranges to keep every worker busy to the end; with few pages, one range per worker.
-    parts = workers * ranges_per_worker if pages >= workers * ranges_per_worker * 2 else workers
+    if count / (high - low + 1) > 0.5:
+        parts = dense_parts(pages, workers)
+    else:
+        # Enough ranges to keep every worker busy to the end; with few pages, one range per worker.
+        parts = workers * ranges_per_worker if pages >= workers * ranges_per_worker * 2 else workers
     yield from _parallel(client, query, split_ranges(low, high, count, min(parts, pages)), workers)
+
+
+def dense_parts(pages: int, workers: int) -> int:
+    """How many ranges to split a densely keyed scan of `pages` pages into, for `workers` at a time: the
+    fewest rounds of requests (`ceil(pages / workers)` at best; ranges of k pages each waste up to k - 1
+    rounds at the end when their count is not a multiple of `workers`), then at least two ranges per worker
+    when that costs no round (a range that turns out longer is then absorbed by the others), then the
+    fewest ranges. At most 8 ranges per worker: where keys have gaps a range may end with a part page, one
+    request more, so their number stays bounded."""
+    best: tuple[int, int, int] | None = None
+    for parts in range(1, min(pages, workers * MAX_RANGES_PER_WORKER) + 1):
+        per_range = math.ceil(pages / parts)  # as `split_ranges` sizes them
+        ranges = math.ceil(pages / per_range)
+        rounds = math.ceil(ranges / workers) * per_range
+        key = (rounds, 0 if ranges >= 2 * workers or ranges == pages else 1, ranges)
+        if best is None or key < best:
+            best = key
+    return best[2] if best else 1
 
 
 def _probe(client: NetSuiteClient, query: ScanQuery) -> tuple[int, int, int]:
     """(lowest key, highest key, row count) of the query; (0, 0, 0) when it has no rows."""
-    page = client.suiteql(query.probe_sql(), limit=1, shape=UNKEYED)
+    return _probe_values(client, client.suiteql(query.probe_sql(), limit=1, shape=UNKEYED))
+
+
+def _probe_values(client: NetSuiteClient, page: Page) -> tuple[int, int, int]:
     if page.rejected:  # the probe's one row is not a record: without it the scan cannot be planned
         raise protocol_error(client.account_id, "the key range probe", page.rejected[0].reason + ".")
     row = page.items[0] if page.items else {}

@@ -11,7 +11,9 @@ size cap, JSON within a nesting cap, query parameters are checked, SuiteQL runs 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import itertools
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -129,6 +131,10 @@ def query_budget_exceeded() -> JSONResponse:
     )
 
 
+# When the request being answered arrived (set by `gate`, read by `delay` in the same task).
+_ARRIVED: contextvars.ContextVar[float] = contextvars.ContextVar("sandbox_request_arrived")
+
+
 @dataclass
 class Stats:
     requests: Counter[tuple[str, int]] = field(default_factory=Counter)
@@ -204,6 +210,7 @@ class Sandbox:
         self.stats.in_flight += 1
         self.stats.peak_concurrency = max(self.stats.peak_concurrency, self.stats.in_flight)
         number = next(self._numbers)
+        _ARRIVED.set(time.perf_counter())
         try:
             fault = self.faults.draw(number)
             if fault == "429":
@@ -260,7 +267,13 @@ class Sandbox:
         return response
 
     async def delay(self, number: int, rows: int) -> None:
+        """The configured latency is the request's response time, counted from its arrival, as NetSuite's
+        page time includes its own query work: the sandbox's work for the request is done within it (and
+        only what exceeds it makes the answer later)."""
         seconds = self.latency.seconds(number, rows)
+        arrived = _ARRIVED.get(None)
+        if arrived is not None:
+            seconds -= time.perf_counter() - arrived
         if seconds > 0:
             await asyncio.sleep(seconds)
 

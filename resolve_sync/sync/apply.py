@@ -8,7 +8,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-from sqlalchemy import Engine, exists, or_, select
+from sqlalchemy import Engine, and_, or_, select
 from sqlalchemy.engine import Connection as DB
 from sqlalchemy.exc import IntegrityError
 
@@ -81,16 +81,24 @@ def _rows_to_plan(
     since the last successful run (R15: a change staged by a run that never wrote it is planned again), and
     what was never synced (held back or invalid before, it may pass now)."""
     merchant, account = ctx.connection.merchant_id, ctx.connection.netsuite_account_id
-    not_linked = ~exists().where(
-        link_table.merchant_id == merchant,
-        link_table.netsuite_account_id == account,
-        link_table.netsuite_id == table.netsuite_id,
+    # "Not linked" as an outer join on the link's unique key rather than NOT EXISTS: inside the OR below,
+    # PostgreSQL would otherwise hash the merchant's whole link table for every batch.
+    link = link_table.__table__.alias("link")
+    source = table.__table__.outerjoin(
+        link,
+        and_(
+            link.c.merchant_id == merchant,
+            link.c.netsuite_account_id == account,
+            link.c.netsuite_id == table.netsuite_id,
+        ),
     )
     conditions = [table.connection_id == ctx.connection.id]
     if table is StagedCustomer:
         conditions.append(table.in_scope.is_(True))
-    if not (ctx.full if everything is None else everything):
+    planned_all = ctx.full if everything is None else everything
+    if not planned_all:
         changed = table.changed_run_id > ctx.since_run_id
+        not_linked = link.c.netsuite_id.is_(None)
         conditions.append(or_(changed, not_linked, *([extra] if extra is not None else [])))
     last = ""
     while True:
@@ -98,6 +106,7 @@ def _rows_to_plan(
             batch = list(
                 db.execute(
                     select(table)
+                    .select_from(table if planned_all else source)
                     .where(*conditions, table.netsuite_id > last)
                     .order_by(table.netsuite_id)
                     .limit(BATCH)

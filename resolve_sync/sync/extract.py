@@ -7,8 +7,10 @@ only *pending* until apply commits (R17).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from operator import itemgetter
 from typing import Any
@@ -32,7 +34,7 @@ from resolve_sync.netsuite.timestamps import PYTHON_FORMAT, local_to_utc, to_tim
 from resolve_sync.store.database import copy_rows, upsert_insert
 from resolve_sync.store.models import StagedCustomer, StagedInvoice, SyncCursor
 from resolve_sync.sync.ledger import RunContext, fence, remember_cursor
-from resolve_sync.sync.writer import record_unreadable
+from resolve_sync.sync.writer import keep_statistics, record_unreadable
 
 DEFAULT_OVERLAP = dt.timedelta(minutes=15)
 # A change of more pages than this is read like a full read (key ranges in parallel, under the cursor's
@@ -93,13 +95,14 @@ def extract_customers(
         pages = full_scan(client, customer_scan(subsidiary_id=ctx.subsidiary_id, filter_field_id=field))
         read, latest = _stage(engine, ctx, StagedCustomer, CUSTOMER_COLUMNS, pages, in_scope=True)
     else:
-        changes = _changes(
-            client, customer_changes(subsidiary_id=ctx.subsidiary_id, filter_field_id=field), since
-        )
-        read, latest = _stage(
-            engine, ctx, StagedCustomer, CUSTOMER_COLUMNS, _with_scope(engine, ctx, changes)
-        )
-        _unstage_deleted(client, engine, ctx, StagedCustomer, "customer", since)
+        with _deleted_since(client, "customer", since) as deleted:
+            changes = _changes(
+                client, customer_changes(subsidiary_id=ctx.subsidiary_id, filter_field_id=field), since
+            )
+            read, latest = _stage(
+                engine, ctx, StagedCustomer, CUSTOMER_COLUMNS, _with_scope(engine, ctx, changes)
+            )
+            _unstage_deleted(engine, ctx, StagedCustomer, deleted.result())
     if ctx.full:
         _sweep(engine, ctx, StagedCustomer)
     ancestors = _stage_ancestors(client, engine, ctx)
@@ -113,12 +116,13 @@ def extract_invoices(
     """Invoices of the subsidiary dated within the 12 months before the run's logical date (R1)."""
     query = invoice_scan(subsidiary_id=ctx.subsidiary_id, since=ctx.invoice_window_start)
     since = _since(engine, ctx, "invoices", overlap)
-    pages = full_scan(client, query) if since is None else _changes(client, query, since)
-    read, latest = _stage(engine, ctx, StagedInvoice, INVOICE_COLUMNS, pages)
-    if ctx.full:
-        _sweep(engine, ctx, StagedInvoice)
-    else:
-        _unstage_deleted(client, engine, ctx, StagedInvoice, "invoice", since)
+    with _deleted_since(client, "invoice", since) as deleted:
+        pages = full_scan(client, query) if since is None else _changes(client, query, since)
+        read, latest = _stage(engine, ctx, StagedInvoice, INVOICE_COLUMNS, pages)
+        if ctx.full:
+            _sweep(engine, ctx, StagedInvoice)
+        else:
+            _unstage_deleted(engine, ctx, StagedInvoice, deleted.result())
     remember_cursor(engine, ctx, "invoices", latest)
     return {"invoices_read": read}
 
@@ -137,7 +141,7 @@ def _changes(client: NetSuiteClient, query: ScanQuery, since: str) -> Iterable[R
     if count == "0":
         return []
     if isinstance(count, str) and count.isdigit() and int(count) > SEQUENTIAL_CHANGE_PAGES * MAX_PAGE:
-        return full_scan(client, changed)
+        return full_scan(client, changed, probe=probe)  # the count was the scan's own range probe
     return incremental_scan(client, query, since)
 
 
@@ -163,42 +167,85 @@ def _upsert(
             copy_rows(db, incoming, names, (values(row) for row in rows))
             source = sa_table(incoming, *[column(name) for name in names])
             statement = insert.from_select(list(names), select(*[source.c[name] for name in names]))
-            db.execute(_merge(statement, table, columns, scoped, ctx))
+            db.execute(_merge(statement, table, columns, scoped, ctx.full))
+            # Planned against a staging table the statistics call empty, apply's batched reads of it
+            # (`WHERE … ORDER BY netsuite_id LIMIT n`) sort the whole table for every batch.
+            keep_statistics(db, table.__tablename__, len(rows))
         else:
-            # Only column references, no bound parameters, in the SET and WHERE clauses: that lets
-            # SQLAlchemy send a batch as one multi-row INSERT instead of one statement per row.
-            db.execute(_merge(insert, table, columns, scoped, ctx), rows)
+            # The statement compiled once per shape and sent through the driver's executemany: only
+            # column references, no bound parameters, in its SET and WHERE clauses, so each row is just
+            # its values (SQLAlchemy's per-row parameter handling cost more than SQLite's own work).
+            sql, order, processors = _compiled_merge(engine, table, columns, scoped, ctx.full)
+            values = itemgetter(*order)
+            batch = [values(row) for row in rows]
+            if processors:
+                batch = [
+                    tuple(p(v) if p else v for p, v in zip(processors, row, strict=True)) for row in batch
+                ]
+            db.exec_driver_sql(sql, batch)
 
 
-def _merge(
-    insert: Any, table: Any, columns: tuple[str, ...], scoped: tuple[str, ...], ctx: RunContext
-) -> Any:
+_MERGE_SQL: dict[tuple[Any, ...], tuple[str, tuple[str, ...], list[Any]]] = {}
+
+
+def _compiled_merge(
+    engine: Engine, table: Any, columns: tuple[str, ...], scoped: tuple[str, ...], full: bool
+) -> tuple[str, tuple[str, ...], list[Any]]:
+    """The staging merge as SQL text for the engine's dialect, the row keys in parameter order, and the
+    columns' bind processors (None where a value goes as it is); compiled once per shape."""
+    key = (engine.dialect.name, table.__tablename__, columns, scoped, full)
+    if key not in _MERGE_SQL:
+        names = ["connection_id", "netsuite_id", "changed_run_id", "extracted_run_id", *columns, *scoped]
+        statement = _merge(upsert_insert(engine, table), table, columns, scoped, full)
+        compiled = statement.compile(dialect=engine.dialect, column_keys=names)
+        order = tuple(compiled.positiontup or ())
+        processors = [table.__table__.c[name].type._cached_bind_processor(engine.dialect) for name in order]
+        _MERGE_SQL[key] = (str(compiled), order, processors if any(processors) else [])
+    return _MERGE_SQL[key]
+
+
+def _merge(insert: Any, table: Any, columns: tuple[str, ...], scoped: tuple[str, ...], full: bool) -> Any:
     content = [c for c in columns if c != "lastmodified"] + list(scoped)
     differs = or_(*[getattr(table, c).is_distinct_from(getattr(insert.excluded, c)) for c in content])
     values = {c: getattr(insert.excluded, c) for c in (*columns, *scoped)}
     values["changed_run_id"] = case((differs, insert.excluded.changed_run_id), else_=table.changed_run_id)
     values["extracted_run_id"] = insert.excluded.extracted_run_id
     refresh = (
-        differs if not ctx.full else or_(differs, table.extracted_run_id != insert.excluded.extracted_run_id)
+        differs if not full else or_(differs, table.extracted_run_id != insert.excluded.extracted_run_id)
     )
     return insert.on_conflict_do_update(
         index_elements=["connection_id", "netsuite_id"], set_=values, where=refresh
     )
 
 
-def _unstage_deleted(
-    client: NetSuiteClient, engine: Engine, ctx: RunContext, table: Any, record_type: str, since: str | None
-) -> None:
-    """An incremental read cannot see a deletion by its absence (a full read's sweep does): records NetSuite
-    deleted since the cursor leave staging, so nothing is planned from them any more. What Resolve has from
-    them stays as it is (R10)."""
-    if since is None:
-        return
+@contextlib.contextmanager
+def _deleted_since(
+    client: NetSuiteClient, record_type: str, since: str | None
+) -> Iterator[Future[list[str]]]:
+    """The ids of `record_type` records NetSuite deleted since the cursor, asked in the background while
+    the changes are read (one round trip fewer on the run's path). A deletion made after this request has a
+    later timestamp than the cursor this run can reach, so the next run's request sees it (R17)."""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="netsuite-deleted") as executor:
+        if since is None:
+            done: Future[list[str]] = Future()
+            done.set_result([])
+            yield done
+        else:
+            yield executor.submit(_deleted_ids, client, record_type, since)
+
+
+def _deleted_ids(client: NetSuiteClient, record_type: str, since: str) -> list[str]:
     try:
         rows = client.suiteql_all(deleted_records(record_type, since), shape=UNKEYED)
     except (NetSuitePermissionError, NetSuiteQueryError):
-        return  # no "Deleted Records" permission: the next full read sweeps them
-    deleted = sorted({str(row["recordid"]) for row in rows if str(row.get("recordid", "")).isdecimal()})
+        return []  # no "Deleted Records" permission: the next full read sweeps them
+    return sorted({str(row["recordid"]) for row in rows if str(row.get("recordid", "")).isdecimal()})
+
+
+def _unstage_deleted(engine: Engine, ctx: RunContext, table: Any, deleted: list[str]) -> None:
+    """An incremental read cannot see a deletion by its absence (a full read's sweep does): records NetSuite
+    deleted since the cursor leave staging, so nothing is planned from them any more. What Resolve has from
+    them stays as it is (R10)."""
     for chunk in _chunks(deleted, 1000):
         with engine.begin() as db:
             fence(db, ctx)
@@ -278,18 +325,16 @@ def _staging_row(
         "netsuite_id": item["id"],
         "changed_run_id": ctx.run_id,
         "extracted_run_id": ctx.run_id,
-        **{c: _storable(item.get(c)) for c in columns},
     }
+    for name in columns:
+        value = item.get(name)
+        # PostgreSQL text cannot hold NUL; NetSuite text can. Control characters are dropped later anyway.
+        row[name] = value.replace("\x00", "") if isinstance(value, str) and "\x00" in value else value
     if in_scope is not None:
         row["in_scope"] = in_scope
     elif "in_scope" in item:  # decided per row (`_with_scope`)
         row["in_scope"] = item["in_scope"]
     return row
-
-
-def _storable(value: Any) -> Any:
-    """PostgreSQL text cannot hold NUL; NetSuite text can. Control characters are dropped later anyway."""
-    return value.replace("\x00", "") if isinstance(value, str) and "\x00" in value else value
 
 
 def _dedupe(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -7,6 +7,7 @@ into an `invalid` outcome and the rest of the run proceeds.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import unicodedata
 from collections.abc import Mapping
@@ -67,6 +68,9 @@ def clean_text(value: Any) -> str | None:
     """Strip control characters and surrounding space; NFC-normalise so equal names compare equal."""
     if value is None:
         return None
+    if type(value) is str and value.isascii() and value.isprintable():
+        # Printable ASCII: NFC leaves it as it is and it holds no control character (most values).
+        return value.strip() or None
     text = CONTROL_CHARS_RE.sub("", unicodedata.normalize("NFC", str(value))).strip()
     return text or None
 
@@ -74,7 +78,7 @@ def clean_text(value: Any) -> str | None:
 def bounded_text(value: Any, limit: int, what: str) -> str | None:
     """Cleaned text that fits Resolve's column, or InvalidRecord: nothing is silently cut."""
     text = clean_text(value)
-    if text is not None and (control := BIDI_CONTROLS_RE.search(text)):
+    if text is not None and not text.isascii() and (control := BIDI_CONTROLS_RE.search(text)):
         raise InvalidRecord(
             f"{what} contains the invisible text-direction character U+{ord(control.group()):04X}, which makes "
             "it display as something else; remove it in NetSuite"
@@ -86,18 +90,20 @@ def bounded_text(value: Any, limit: int, what: str) -> str | None:
 
 def money(value: Any, what: str) -> Decimal:
     """An amount Resolve can store exactly (NUMERIC(18, 4)), or InvalidRecord saying why not."""
-    shown = _shown(value)
     try:
         amount = Decimal(str(value).strip())
     except (InvalidOperation, ValueError):
-        raise InvalidRecord(f"{what} {shown} is not a number") from None
+        raise InvalidRecord(f"{what} {_shown(value)} is not a number") from None
     if not amount.is_finite():
-        raise InvalidRecord(f"{what} {shown} is not a number")
+        raise InvalidRecord(f"{what} {_shown(value)} is not a number")
     if abs(amount) >= MONEY_LIMIT:
-        raise InvalidRecord(f"{what} {shown} is too large; Resolve stores amounts below 10^14")
-    if amount != amount.quantize(MONEY_PLACES, context=_MONEY_CONTEXT):
-        raise InvalidRecord(f"{what} {shown} has more than 4 decimal places; Resolve would have to round it")
-    return amount.quantize(MONEY_PLACES, context=_MONEY_CONTEXT)
+        raise InvalidRecord(f"{what} {_shown(value)} is too large; Resolve stores amounts below 10^14")
+    exact = amount.quantize(MONEY_PLACES, context=_MONEY_CONTEXT)
+    if amount != exact:
+        raise InvalidRecord(
+            f"{what} {_shown(value)} has more than 4 decimal places; Resolve would have to round it"
+        )
+    return exact
 
 
 def _shown(value: Any) -> str:
@@ -108,7 +114,7 @@ def _shown(value: Any) -> str:
 def iso_currency(value: Any) -> str:
     """R §4: a currency must be an ISO 4217 code (pycountry's maintained list), upper-cased."""
     code = str(value or "").strip().upper()
-    if len(code) != 3 or pycountry.currencies.get(alpha_3=code) is None:
+    if len(code) != 3 or not _is_iso_currency(code):
         raise InvalidRecord(f"currency {_shown(value)} is not an ISO 4217 code")
     return code
 
@@ -120,6 +126,12 @@ def iso_date(value: Any, what: str) -> dt.date | None:
         return dt.date.fromisoformat(str(value)[:10])
     except ValueError:
         raise InvalidRecord(f"{what} {value!r} is not a date") from None
+
+
+@functools.lru_cache(maxsize=1024)
+def _is_iso_currency(code: str) -> bool:
+    """pycountry's lookup, once per code (a run sees a handful of currencies on many invoices)."""
+    return pycountry.currencies.get(alpha_3=code) is not None
 
 
 # -- customers ------------------------------------------------------------------------------------------
@@ -192,6 +204,8 @@ def resolve_invoice_fields(row: Mapping[str, Any], customer_id: str) -> dict[str
 
 def comparable(value: Any) -> Any:
     """The JSON form kept as a link's last-synced value, so stored and fresh values compare equal."""
+    if value is None or type(value) in _AS_IS:
+        return value
     if isinstance(value, Decimal):
         return format(value.normalize(), "f")
     if isinstance(value, dt.date):
@@ -210,11 +224,12 @@ class FieldDiff:
 def netsuite_changes(fresh: Mapping[str, Any], last_synced: Mapping[str, Any] | None) -> FieldDiff:
     """Only fields whose NetSuite value differs from the value last synced are written; an edit made in
     Resolve to any other field stands (R7)."""
-    diff = FieldDiff(synced_values={k: comparable(v) for k, v in fresh.items()})
-    for name, value in fresh.items():
-        if last_synced is None or last_synced.get(name, _MISSING) != comparable(value):
-            diff.changed[name] = value
-    return diff
+    synced = {k: comparable(v) for k, v in fresh.items()}
+    if last_synced is None:
+        return FieldDiff(dict(fresh), synced)
+    changed = {k: v for k, v in fresh.items() if last_synced.get(k, _MISSING) != synced[k]}
+    return FieldDiff(changed, synced)
 
 
 _MISSING = object()
+_AS_IS = frozenset({str, bool, int})  # types whose JSON form is the value itself
