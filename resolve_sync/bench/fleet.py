@@ -314,13 +314,9 @@ def _wait(predicate: Callable[[], Any], timeout: float, what: str, process: subp
 
 def _partitions_of(record: Any) -> list[str]:
     """The partitions a run syncs: its `dagster/partition` tag, or the list in a fleet run's config."""
-    from resolve_sync.defs.batch import SYNC_BATCH_OP
+    from resolve_sync.defs.batch import partitions_of
 
-    key = record.dagster_run.tags.get("dagster/partition")
-    if key:
-        return [key]
-    config = (record.dagster_run.run_config or {}).get("ops", {}).get(SYNC_BATCH_OP, {}).get("config", {})
-    return list(config.get("partitions", []))
+    return partitions_of(record.dagster_run.tags.get("dagster/partition"), record.dagster_run.run_config)
 
 
 def _finished(instance: Any, run_ids: set[str] | None, count: int) -> list | None:

@@ -31,7 +31,7 @@ import datetime as dt
 import hashlib
 import math
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import dagster as dg
@@ -101,6 +101,14 @@ def batch_groups(
 
 def batch_run_config(keys: Sequence[str]) -> dict:
     return {"ops": {SYNC_BATCH_OP: {"config": {"partitions": list(keys)}}}}
+
+
+def partitions_of(partition_key: str | None, run_config: Mapping | None) -> list[str]:
+    """The connections a run (or a run request) syncs: its partition, or the list in a fleet run's config."""
+    if partition_key:
+        return [partition_key]
+    config = (run_config or {}).get("ops", {}).get(SYNC_BATCH_OP, {}).get("config", {})
+    return list(config.get("partitions", []))
 
 
 def batch_request(
