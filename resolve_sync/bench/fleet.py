@@ -18,23 +18,19 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import signal
 import statistics
-import subprocess
-import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
-import httpx
-import yaml
 from sqlalchemy import create_engine, text
 
 from resolve_sync import settings
+from resolve_sync.bench.deployment import dagster_dev, wait_for
 from resolve_sync.bench.scenarios import TBA, RemoteSandbox, Result, _customers, _invoices, _store, account
 from resolve_sync.store.connections import add_connection
 from resolve_sync.store.secrets import SecretBox, generate_key
@@ -241,77 +237,6 @@ def _rss_kib(pid: int) -> int:
     return 0
 
 
-@contextmanager
-def _deployment(folder: Path, dagster_pg_url: str, env: dict[str, str]) -> Iterator[tuple[str, int, Path]]:
-    """`dagster dev` on a PostgreSQL instance with the root dagster.yaml's run queue; yields its URL."""
-    from resolve_sync.defs.instance import local_instance_config
-
-    home = folder / "dagster_home"
-    home.mkdir()
-    config = local_instance_config() | {"storage": {"postgres": {"postgres_url": dagster_pg_url}}}
-    (home / "dagster.yaml").write_text(yaml.safe_dump(config))
-    port = _free_port()
-    log = (folder / "dagster.log").open("w")
-    process = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "dagster"),
-            "dev",
-            "-w",
-            str(settings.PROJECT_ROOT / "workspace.yaml"),
-            "-p",
-            str(port),
-        ],
-        env={**os.environ, **env, "DAGSTER_HOME": str(home)},
-        cwd=folder,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait(lambda: _up(url), 180, "the Dagster webserver", process)
-        yield url, process.pid, home
-    finally:
-        os.killpg(process.pid, signal.SIGINT)
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-        with suppress(ProcessLookupError):  # a code server child that outlived `dagster dev`
-            os.killpg(process.pid, signal.SIGKILL)
-        log.close()
-        if os.environ.get(KEEP_LOG_ENV):
-            Path(os.environ[KEEP_LOG_ENV]).write_text((folder / "dagster.log").read_text())
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _up(url: str) -> bool:
-    try:
-        return httpx.get(f"{url}/server_info", timeout=2).status_code == 200
-    except httpx.HTTPError:
-        return False
-
-
-def _wait(predicate: Callable[[], Any], timeout: float, what: str, process: subprocess.Popen | None = None):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:  # polling separate processes: there is no event to await
-        if process is not None and process.poll() is not None:
-            raise RuntimeError(f"the deployment exited ({process.returncode}) while waiting for {what}")
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.5)
-    raise RuntimeError(f"timed out after {timeout:.0f} s waiting for {what}")
-
-
 def _partitions_of(record: Any) -> list[str]:
     """The partitions a run syncs: its `dagster/partition` tag, or the list in a fleet run's config."""
     from resolve_sync.defs.batch import partitions_of
@@ -440,11 +365,17 @@ def _one_size(
         engine, _ = _add_connections(store_url, key, "m", size, sandboxes, fixtures)
         engine.dispose()
         with (
-            _deployment(folder, urls["resolve_sync_fleet_dagster"], env) as (url, pid, home),
-            TreeUsage(pid) as usage,
-            dg.DagsterInstance.from_config(str(home)) as instance,
+            dagster_dev(
+                folder,
+                env,
+                postgres_url=urls["resolve_sync_fleet_dagster"],
+                keep_log=os.environ.get(KEEP_LOG_ENV),
+            ) as deployment,
+            TreeUsage(deployment.pid) as usage,
+            dg.DagsterInstance.from_config(str(deployment.home)) as instance,
         ):
-            first = _wait(lambda: _finished(instance, None, size), 60 + 30 * size, "the first syncs")
+            url = deployment.url
+            first = wait_for(lambda: _finished(instance, None, size), 60 + 30 * size, "the first syncs")
             first_s = max(r.end_time for r in first) - min(r.create_timestamp.timestamp() for r in first)
             first_load = os.getloadavg()[0]
             first_materialised = _materialised(instance, {r.dagster_run.run_id for r in first}, size)
@@ -456,7 +387,7 @@ def _one_size(
             when = dt.datetime.combine(today, dt.time(2), tzinfo=dt.UTC)
             run_ids = set(_submit_nightly(url, instance, store_url, when))
             submitted_s = time.time() - started
-            nightly = _wait(lambda: _finished(instance, run_ids, size), 60 + 30 * size, "the nightly")
+            nightly = wait_for(lambda: _finished(instance, run_ids, size), 60 + 30 * size, "the nightly")
             nightly_s = max(r.end_time for r in nightly) - started
             nightly_load = os.getloadavg()[0]
             nightly_materialised = _materialised(instance, run_ids, size)

@@ -5,21 +5,15 @@ with its own checks, on their own partitions."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import dagster as dg
 import pytest
-import yaml
 from cryptography.fernet import Fernet
 from sqlalchemy.engine import make_url
 
-from resolve_sync import settings
+from resolve_sync.bench.deployment import dagster_dev, wait_for
 from resolve_sync.defs.batch import CONNECTIONS_TAG, SYNC_BATCH_JOB
-from resolve_sync.defs.instance import local_instance_config
-from resolve_sync_tests.defs.test_deployment import _free_port, _up, _wait
 from resolve_sync_tests.sync_helpers import connect, customers, sync_fixture
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.sandbox_fixture(sync_fixture())]
@@ -42,32 +36,13 @@ def test_the_sensor_launches_one_fleet_run_that_materialises_each_good_partition
     connect(store, sandbox_server, merchant="acme")
     connect(store, sandbox_server, merchant="beta", filter_field="custentity_region")
     connect(store, sandbox_server, merchant="zeta")
-    home = tmp_path / "dagster_home"
-    home.mkdir()
     pg = make_url(pg_database_url).render_as_string(hide_password=False)
-    config = local_instance_config() | {"storage": {"postgres": {"postgres_url": pg}}}
-    (home / "dagster.yaml").write_text(yaml.safe_dump(config))
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    process = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "dagster"),
-            "dev",
-            "-w",
-            str(settings.PROJECT_ROOT / "workspace.yaml"),
-            "-p",
-            str(port),
-        ],
-        env={**os.environ, "DAGSTER_HOME": str(home)},
-        cwd=tmp_path,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
     try:
-        _wait(lambda: _up(url), 120, "the Dagster webserver")
-        with dg.DagsterInstance.from_config(str(home)) as instance:
-            records = _wait(
+        with (
+            dagster_dev(tmp_path, postgres_url=pg) as deployment,
+            dg.DagsterInstance.from_config(str(deployment.home)) as instance,
+        ):
+            records = wait_for(
                 lambda: (
                     instance.get_run_records()
                     if instance.get_run_records()
@@ -98,6 +73,4 @@ def test_the_sensor_launches_one_fleet_run_that_materialises_each_good_partition
             }
         assert customers(store, "acme") and customers(store, "zeta") and customers(store, "beta") == {}
     finally:
-        os.killpg(process.pid, 15)
-        process.wait(timeout=60)
         store.dispose()

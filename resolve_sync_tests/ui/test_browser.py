@@ -140,7 +140,8 @@ def test_a_partition_story_in_the_browser(tmp_path: Path) -> None:
         me.cli("db", "upgrade")
         me.cli(*cli_connection_args(sandbox))
         me.cli("connections", "disable", "acme")  # the sensor registers the partition but starts no run
-        with dagster_dev(tmp_path, env) as (url, home):
+        with dagster_dev(tmp_path, env) as deployment:
+            url, home = deployment.url, deployment.home
             me.url = url
             wait_for(lambda: "acme|2" in partition_keys(home), 120, "the connections sensor to add acme|2")
             me.cli("connections", "enable", "acme")
