@@ -29,8 +29,10 @@ def production_instance_config() -> dict[str, Any]:
 
 
 def run_concurrency_config() -> dict[str, Any]:
-    """`concurrency.runs` of the local instance: max concurrent runs and the per-partition tag limit."""
-    return local_instance_config()["concurrency"]["runs"]
+    """The local instance's run queue as one QueuedRunCoordinator config: `concurrency.runs` (max concurrent
+    runs, the per-partition tag limit) and `run_queue` (how often it dequeues)."""
+    local = local_instance_config()
+    return {**local["concurrency"]["runs"], **local.get("run_queue", {})}
 
 
 def local_dagster_home() -> Path:

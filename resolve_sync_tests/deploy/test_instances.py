@@ -83,6 +83,10 @@ def test_production_instance_loads_on_postgresql_with_the_k8s_run_launcher(
         queue = instance.get_concurrency_config().run_queue_config
         assert queue.max_concurrent_runs == run_concurrency_config()["max_concurrent_runs"]
         assert queue.tag_concurrency_limits == run_concurrency_config()["tag_concurrency_limits"]
+        assert (
+            instance.run_coordinator.dequeue_interval_seconds
+            == run_concurrency_config()["dequeue_interval_seconds"]
+        )
 
 
 def test_production_instance_queues_runs_with_the_local_limits() -> None:
@@ -105,6 +109,7 @@ def test_helm_values_render_the_production_instance() -> None:
     assert queued["config"]["queuedRunCoordinator"] == {
         "maxConcurrentRuns": run_concurrency_config()["max_concurrent_runs"],
         "tagConcurrencyLimits": run_concurrency_config()["tag_concurrency_limits"],
+        "dequeueIntervalSeconds": run_concurrency_config()["dequeue_interval_seconds"],
     }
     assert "concurrency" not in values  # the chart refuses run limits in both places
     assert values["runLauncher"]["type"] == production["run_launcher"]["class"] == "K8sRunLauncher"
