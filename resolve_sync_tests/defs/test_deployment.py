@@ -121,7 +121,9 @@ def test_daemon_queues_sensor_and_graphql_runs_without_overlap(
                 180,
                 "both runs to finish",
             )
-        assert len(records) == 2 and all(r.dagster_run.status == dg.DagsterRunStatus.SUCCESS for r in records), [(r.dagster_run.job_name, r.dagster_run.status, r.dagster_run.tags) for r in records]
+        assert len(records) == 2 and all(
+            r.dagster_run.status == dg.DagsterRunStatus.SUCCESS for r in records
+        ), [(r.dagster_run.job_name, r.dagster_run.status, r.dagster_run.tags) for r in records]
         assert {r.dagster_run.tags["dagster/partition"] for r in records} == {"acme|2"}
         first, second = sorted(records, key=lambda r: r.start_time)
         assert second.create_timestamp.timestamp() < first.end_time  # it was submitted while the first ran...
