@@ -1,4 +1,7 @@
-"""`resolve-sync explain`: why a NetSuite record is, or is not, in Resolve."""
+"""`resolve-sync explain`: why a NetSuite record is, or is not, in Resolve.
+
+Read over the bare driver (`store.reads`), so it answers at once; the rules it re-derives are the sync's own.
+"""
 
 from __future__ import annotations
 
@@ -19,8 +22,8 @@ def explain(merchant: str, record: str, subsidiary: str | None, as_json: bool) -
     """What the last runs decided about RECORD (netsuite:ID or resolve:ID) and why: scope, filter field,
     owner and ancestors, archived, frozen, held back, invalid, duplicates, edits and history."""
     from resolve_sync import validation
-    from resolve_sync.store.connections import list_connections, pick_connection
-    from resolve_sync.store.database import store_engine
+    from resolve_sync.store.connection_records import list_connections, pick_connection
+    from resolve_sync.store.reads import open_reads
     from resolve_sync.sync.explain import explain as explain_record
 
     if not record.startswith(("netsuite:", "resolve:")) and record.isdecimal() and len(record) <= 10:
@@ -29,15 +32,15 @@ def explain(merchant: str, record: str, subsidiary: str | None, as_json: bool) -
             param_hint="RECORD",
         )
     record = validation.record_key(record)  # an id NetSuite or Resolve could have, or a usage error
-    engine = store_engine()
+    reads = open_reads()
     if subsidiary is not None:
-        connections = [pick_connection(engine, merchant, subsidiary)]
+        connections = [pick_connection(reads, merchant, subsidiary)]
     else:
-        connections = [c for c in list_connections(engine) if c.merchant_id == merchant] or [
-            pick_connection(engine, merchant)  # raises the usual "no such connection" error
+        connections = [c for c in list_connections(reads) if c.merchant_id == merchant] or [
+            pick_connection(reads, merchant)  # raises the usual "no such connection" error
         ]
     try:
-        stories = explain_record(engine, connections, record)
+        stories = explain_record(reads, connections, record)
     except ResolveSyncError as error:  # until the CLI's error boundary prints every such error this way
         raise click.ClickException(str(error)) from None
     if as_json:

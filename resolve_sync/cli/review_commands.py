@@ -1,4 +1,8 @@
-"""`resolve-sync duplicates` (R12): customers that would be duplicates in Resolve, and their resolutions."""
+"""`resolve-sync duplicates` (R12): customers that would be duplicates in Resolve, and their resolutions.
+
+`list` reads over the bare driver (`store.reads`), so it answers at once; the commands that record a
+resolution load SQLAlchemy.
+"""
 
 from __future__ import annotations
 
@@ -23,17 +27,17 @@ def list_duplicates(merchant: str, subsidiary: str | None, as_json: bool) -> Non
     """Unresolved pairs among the customers staged by the last run, and the resolutions recorded.
 
     Without --subsidiary, every connection of MERCHANT is listed (resolutions are the merchant's)."""
-    from resolve_sync.store.connections import list_connections, pick_connection
-    from resolve_sync.store.database import store_engine
-    from resolve_sync.store.duplicate_resolutions import list_resolutions
+    from resolve_sync.store.connection_records import list_connections, pick_connection
+    from resolve_sync.store.reads import open_reads
+    from resolve_sync.store.resolution_records import list_resolutions
     from resolve_sync.sync.duplicates import duplicate_pairs
 
-    engine = store_engine()
+    reads = open_reads()
     if subsidiary is not None:
-        connections = [pick_connection(engine, merchant, subsidiary)]
+        connections = [pick_connection(reads, merchant, subsidiary)]
     else:
-        connections = [c for c in list_connections(engine) if c.merchant_id == merchant] or [
-            pick_connection(engine, merchant)  # raises the usual "no such connection" error
+        connections = [c for c in list_connections(reads) if c.merchant_id == merchant] or [
+            pick_connection(reads, merchant)  # raises the usual "no such connection" error
         ]
     rows = [
         {
@@ -45,9 +49,9 @@ def list_duplicates(merchant: str, subsidiary: str | None, as_json: bool) -> Non
             "right_name": p.right.name,
         }
         for connection in connections
-        for p in duplicate_pairs(engine, connection)
+        for p in duplicate_pairs(reads, connection)
     ]
-    resolved = list_resolutions(engine, merchant)
+    resolved = list_resolutions(reads, merchant)
     if as_json:  # one document: what blocks the next run, and what operators decided before
         document = {
             "unresolved": rows,

@@ -1,5 +1,8 @@
 """Operators' answers to suspected duplicates (R12): link a NetSuite customer to an existing Resolve
-customer, or mark two records distinct."""
+customer, or mark two records distinct.
+
+Reading them (`list_resolutions`) lives in `store.resolution_records`, which needs no SQLAlchemy; the name is
+re-exported here for the callers that also write."""
 
 from __future__ import annotations
 
@@ -17,6 +20,15 @@ from resolve_sync.store.models import (
     ResolveCustomer,
     utcnow,
 )
+from resolve_sync.store.resolution_records import ResolutionRecord, list_resolutions
+
+__all__ = [
+    "InvalidResolution",
+    "ResolutionRecord",
+    "forget_resolution",
+    "list_resolutions",
+    "record_resolution",
+]
 
 
 class InvalidResolution(ConfigurationError, ValueError):
@@ -153,14 +165,3 @@ def _check_link(engine: Engine, merchant_id: str, netsuite_key: str, resolve_key
                 f"Resolve customer {resolve_id!r} is already linked to {claimed} by an earlier resolution; "
                 f"undo that first with `resolve-sync duplicates unlink {merchant_id} {claimed} {resolve_key}`."
             )
-
-
-def list_resolutions(engine: Engine, merchant_id: str) -> list[DuplicateResolution]:
-    with engine.connect() as db:
-        return list(
-            db.execute(
-                select(DuplicateResolution)
-                .where(DuplicateResolution.merchant_id == merchant_id)
-                .order_by(DuplicateResolution.id)
-            ).all()
-        )

@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Mapping
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -27,7 +28,7 @@ from resolve_sync.errors import StoreError
 from resolve_sync.store.schema_version import HEAD
 
 if TYPE_CHECKING:
-    from sqlalchemy import Engine
+    from sqlalchemy import Connection, Engine
 
 PARAMETER = re.compile(r"(?<!:):([a-z_][a-z0-9_]*)")
 
@@ -42,7 +43,7 @@ def expand_lists(sql: str, params: Mapping[str, Any]) -> tuple[str, dict[str, An
     """`x IN :ids` with a list becomes `x IN (:ids_0, :ids_1, …)`: neither driver binds a list."""
     flat: dict[str, Any] = {}
     for name, value in params.items():
-        if isinstance(value, list | tuple | set | frozenset):
+        if _is_list(value):
             names = [f"{name}_{i}" for i in range(len(value))]
             flat.update(zip(names, value, strict=True))
             sql = re.sub(rf":{name}\b", "(" + ", ".join(f":{n}" for n in names) + ")", sql)
@@ -52,17 +53,29 @@ def expand_lists(sql: str, params: Mapping[str, Any]) -> tuple[str, dict[str, An
 
 
 class EngineReads:
-    """The same queries over a SQLAlchemy engine (Dagster, the sync, tests)."""
+    """The same queries over a SQLAlchemy engine (Dagster, the sync, tests), or over a connection the
+    caller holds, inside its transaction (the sync's batches read and write in one)."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine | Connection) -> None:
         self.engine = engine
 
     def rows(self, sql: str, params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
-        from sqlalchemy import text
+        from sqlalchemy import Connection, bindparam, text
 
-        sql, flat = expand_lists(sql, params or {})
+        params = dict(params or {})
+        # A list binds as an expanding parameter, as the ORM's `in_` does: the statement is compiled (and
+        # cached) once whatever the list's length, which the sync's batches of 2,000 ids rely on.
+        lists = [bindparam(name, expanding=True) for name, value in params.items() if _is_list(value)]
+        params.update({p.key: list(params[p.key]) for p in lists})
+        statement = text(sql).bindparams(*lists) if lists else text(sql)
+        if isinstance(self.engine, Connection):
+            return [tuple(row) for row in self.engine.execute(statement, params)]
         with self.engine.connect() as db:
-            return [tuple(row) for row in db.execute(text(sql), flat)]
+            return [tuple(row) for row in db.execute(statement, params)]
+
+
+def _is_list(value: Any) -> bool:
+    return isinstance(value, list | tuple | set | frozenset)
 
 
 class DriverReads:
@@ -92,8 +105,8 @@ class DriverReads:
         self.connection.close()
 
 
-def as_reads(source: Engine | Reads) -> Reads:
-    """Callers hand either an engine (Dagster, the sync) or an open `Reads` (the CLI's fast path)."""
+def as_reads(source: Engine | Connection | Reads) -> Reads:
+    """Callers hand an engine or a connection (Dagster, the sync) or an open `Reads` (the CLI's fast path)."""
     return source if hasattr(source, "rows") else EngineReads(source)  # type: ignore[return-value]
 
 
@@ -181,7 +194,7 @@ def _postgresql(url: str) -> DriverReads | None:
 
 # -- column values as the drivers return them -----------------------------------------------------------
 # SQLite hands back text for timestamps, dates and JSON, and integers for booleans; psycopg2 hands back
-# naive datetimes, dates and parsed JSON. Stored timestamps are naive UTC (models.UTCDateTime).
+# naive datetimes, dates, Decimals and parsed JSON. Stored timestamps are naive UTC (models.UTCDateTime).
 
 
 def utc(value: Any) -> dt.datetime | None:
@@ -202,3 +215,16 @@ def document(value: Any) -> Any:
     if isinstance(value, str | bytes):
         return orjson.loads(value)
     return value
+
+
+def money(value: Any) -> Decimal | None:
+    """A NUMERIC(18, 4) column as SQLAlchemy returns it: psycopg2's Decimal as it is; SQLite's int or float
+    as SQLAlchemy's Numeric turns it into one, formatted to the column's 4 places."""
+    if value is None or isinstance(value, Decimal):
+        return value
+    return Decimal(f"{value:.4f}")
+
+
+def boolean(value: Any) -> bool | None:
+    """SQLite keeps booleans as 0 and 1."""
+    return None if value is None else bool(value)

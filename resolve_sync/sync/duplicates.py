@@ -15,21 +15,18 @@ import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-
-from sqlalchemy import Engine, exists, select
+from typing import TYPE_CHECKING
 
 from resolve_sync.kinds import Outcome, RecordKind, Resolution
-from resolve_sync.store.connections import Connection
-from resolve_sync.store.models import (
-    DuplicateResolution,
-    NetSuiteCustomerLink,
-    ResolveCustomer,
-    StagedCustomer,
-)
+from resolve_sync.store.reads import as_reads
+from resolve_sync.store.resolution_records import list_resolutions
 from resolve_sync.sync.errors import DuplicatesFound
 from resolve_sync.sync.hierarchy import Ancestry, top_level_ancestors
-from resolve_sync.sync.lookups import customer_facts
+from resolve_sync.sync.lookups import Source, customer_facts, customer_owners
 from resolve_sync.sync.records import Action, CustomerFacts
+
+if TYPE_CHECKING:
+    from resolve_sync.store.connection_records import Connection
 
 LEGAL_SUFFIXES = {
     "inc",
@@ -205,58 +202,43 @@ def duplicates_error(merchant_id: str, pairs: list[DuplicatePair]) -> Duplicates
 # -- reading what the check needs from the store ----------------------------------------------------------
 
 
-def resolutions(engine: Engine, merchant_id: str) -> dict[tuple[str, str], str]:
-    with engine.connect() as db:
-        rows = db.execute(
-            select(
-                DuplicateResolution.left_key, DuplicateResolution.right_key, DuplicateResolution.resolution
-            ).where(DuplicateResolution.merchant_id == merchant_id)
-        )
-        return {(r.left_key, r.right_key): r.resolution for r in rows}
+def resolutions(source: Source, merchant_id: str) -> dict[tuple[str, str], str]:
+    return {(r.left_key, r.right_key): r.resolution for r in list_resolutions(source, merchant_id)}
 
 
 def duplicate_pairs(
-    engine: Engine,
+    source: Source,
     connection: Connection,
     facts: Mapping[str, CustomerFacts] | None = None,
     ancestry: Mapping[str, Ancestry] | None = None,
 ) -> list[DuplicatePair]:
     """R12 over everything in scope now (not only what changed): the check the run blocks on."""
+    reads = as_reads(source)
     if facts is None:
-        facts = customer_facts(engine, connection)
+        facts = customer_facts(reads, connection)
     if ancestry is None:
         ancestry = top_level_ancestors({k: f.parent_id for k, f in facts.items()})
-    merchant, account = connection.merchant_id, connection.netsuite_account_id
-    with engine.connect() as db:
-        linked = set(
-            db.scalars(
-                select(NetSuiteCustomerLink.netsuite_id).where(
-                    NetSuiteCustomerLink.merchant_id == merchant,
-                    NetSuiteCustomerLink.netsuite_account_id == account,
-                )
-            )
+    linked = set(customer_owners(reads, connection))
+    staged = reads.rows(
+        "SELECT netsuite_id, companyname, email FROM netsuite_staged_customers "
+        "WHERE connection_id = :connection AND in_scope = :in_scope",
+        {"connection": connection.id, "in_scope": True},
+    )
+    netsuite = [
+        Candidate(
+            f"netsuite:{netsuite_id}",
+            name,
+            email,
+            netsuite_id in linked,
+            (ancestry.get(netsuite_id) or Ancestry(None)).top_level_id,
         )
-        staged = db.execute(
-            select(StagedCustomer.netsuite_id, StagedCustomer.companyname, StagedCustomer.email).where(
-                StagedCustomer.connection_id == connection.id, StagedCustomer.in_scope
-            )
-        )
-        netsuite = [
-            Candidate(
-                f"netsuite:{r.netsuite_id}",
-                r.companyname,
-                r.email,
-                r.netsuite_id in linked,
-                (ancestry.get(r.netsuite_id) or Ancestry(None)).top_level_id,
-            )
-            for r in staged
-            if facts[r.netsuite_id].filter_checked is not False
-        ]
-        unlinked = db.execute(
-            select(ResolveCustomer.id, ResolveCustomer.business_name, ResolveCustomer.email).where(
-                ResolveCustomer.merchant_id == merchant,
-                ~exists().where(NetSuiteCustomerLink.resolve_customer_id == ResolveCustomer.id),
-            )
-        )
-        resolve = [Candidate(f"resolve:{r.id}", r.business_name, r.email) for r in unlinked]
-    return find_duplicates(netsuite, resolve, set(resolutions(engine, merchant)))
+        for netsuite_id, name, email in staged
+        if facts[netsuite_id].filter_checked is not False
+    ]
+    unlinked = reads.rows(
+        "SELECT c.id, c.business_name, c.email FROM resolve_customers c WHERE c.merchant_id = :merchant "
+        "AND NOT EXISTS (SELECT 1 FROM netsuite_customer_links l WHERE l.resolve_customer_id = c.id)",
+        {"merchant": connection.merchant_id},
+    )
+    resolve = [Candidate(f"resolve:{resolve_id}", name, email) for resolve_id, name, email in unlinked]
+    return find_duplicates(netsuite, resolve, set(resolutions(reads, connection.merchant_id)))

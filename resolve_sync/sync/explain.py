@@ -8,25 +8,13 @@ rule functions the sync uses, so the explanation cannot drift from the behaviour
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any
-
-from sqlalchemy import Engine, select
+from typing import TYPE_CHECKING, Any
 
 from resolve_sync.errors import DataError
 from resolve_sync.kinds import RecordKind
-from resolve_sync.store.connections import Connection
-from resolve_sync.store.models import (
-    InvoiceDrift,
-    NetSuiteCustomerLink,
-    NetSuiteInvoiceLink,
-    ResolveCustomer,
-    ResolveInvoice,
-    StagedCustomer,
-    StagedInvoice,
-    SyncRecordOutcome,
-    SyncRun,
-)
+from resolve_sync.store.reads import Reads, as_reads, boolean, day, document, money, utc
 from resolve_sync.sync import lookups
 from resolve_sync.sync.duplicates import duplicate_pairs, resolution_commands, resolutions
 from resolve_sync.sync.hierarchy import archive_reason, invoice_owner, top_level_ancestors
@@ -37,6 +25,10 @@ from resolve_sync.sync.transform import (
     resolve_customer_fields,
     resolve_invoice_fields,
 )
+
+if TYPE_CHECKING:
+    from resolve_sync.store.connection_records import Connection
+    from resolve_sync.sync.lookups import Source
 
 OUTCOMES_SHOWN = 5
 
@@ -72,8 +64,9 @@ class Explanation:
         }
 
 
-def explain(engine: Engine, connections: list[Connection], key: str) -> list[Explanation]:
+def explain(source: Source, connections: list[Connection], key: str) -> list[Explanation]:
     """`netsuite:ID` (a customer, an invoice, or both when the ids collide) or `resolve:ID`."""
+    reads = as_reads(source)
     prefix, _, record_id = key.partition(":")
     if prefix not in ("netsuite", "resolve") or not record_id or len(record_id) > 40:
         raise UnknownRecord(
@@ -81,7 +74,7 @@ def explain(engine: Engine, connections: list[Connection], key: str) -> list[Exp
         )
     merchant = connections[0].merchant_id
     if prefix == "resolve":
-        kind, netsuite_id = _netsuite_side(engine, merchant, record_id)
+        kind, netsuite_id = _netsuite_side(reads, merchant, record_id)
         wanted = [(kind, netsuite_id)]
     else:
         wanted = [(RecordKind.CUSTOMER, record_id), (RecordKind.INVOICE, record_id)]
@@ -89,7 +82,7 @@ def explain(engine: Engine, connections: list[Connection], key: str) -> list[Exp
         story
         for connection in connections
         for kind, netsuite_id in wanted
-        if (story := _explain_one(engine, connection, kind, netsuite_id)) is not None
+        if (story := _explain_one(reads, connection, kind, netsuite_id)) is not None
     ]
     if not stories:
         raise UnknownRecord(
@@ -101,20 +94,14 @@ def explain(engine: Engine, connections: list[Connection], key: str) -> list[Exp
     return stories
 
 
-def _netsuite_side(engine: Engine, merchant: str, resolve_id: str) -> tuple[RecordKind, str]:
-    with engine.connect() as db:
-        for kind, link, column in (
-            (RecordKind.CUSTOMER, NetSuiteCustomerLink, NetSuiteCustomerLink.resolve_customer_id),
-            (RecordKind.INVOICE, NetSuiteInvoiceLink, NetSuiteInvoiceLink.resolve_invoice_id),
-        ):
-            netsuite_id = db.scalar(
-                select(link.netsuite_id).where(link.merchant_id == merchant, column == resolve_id)
-            )
-            if netsuite_id is not None:
-                return kind, netsuite_id
-        known = db.scalar(select(ResolveCustomer.id).where(ResolveCustomer.id == resolve_id)) or db.scalar(
-            select(ResolveInvoice.id).where(ResolveInvoice.id == resolve_id)
-        )
+def _netsuite_side(reads: Reads, merchant: str, resolve_id: str) -> tuple[RecordKind, str]:
+    for kind in (RecordKind.CUSTOMER, RecordKind.INVOICE):
+        netsuite_id = linked_netsuite_id(reads, kind, merchant, resolve_id)
+        if netsuite_id is not None:
+            return kind, netsuite_id
+    known = resolve_row(reads, RecordKind.CUSTOMER, resolve_id) or resolve_row(
+        reads, RecordKind.INVOICE, resolve_id
+    )
     if known:
         raise UnknownRecord(
             f"Merchant {merchant!r}: Resolve record {resolve_id} is not linked to NetSuite; it was created in "
@@ -127,54 +114,29 @@ def _netsuite_side(engine: Engine, merchant: str, resolve_id: str) -> tuple[Reco
 
 
 def _explain_one(
-    engine: Engine, connection: Connection, kind: RecordKind, netsuite_id: str
+    reads: Reads, connection: Connection, kind: RecordKind, netsuite_id: str
 ) -> Explanation | None:
-    staged_table = StagedCustomer if kind == RecordKind.CUSTOMER else StagedInvoice
-    with engine.connect() as db:
-        staged = (
-            db.execute(
-                select(staged_table).where(
-                    staged_table.connection_id == connection.id, staged_table.netsuite_id == netsuite_id
-                )
-            )
-            .mappings()
-            .first()
-        )
-        link = lookups.links(db, connection, kind, [netsuite_id]).get(netsuite_id)
-        outcomes = db.execute(
-            select(
-                SyncRecordOutcome.run_id,
-                SyncRecordOutcome.outcome,
-                SyncRecordOutcome.reason,
-                SyncRecordOutcome.fields,
-            )
-            .join(SyncRun, SyncRun.id == SyncRecordOutcome.run_id)
-            .where(
-                SyncRun.connection_id == connection.id,
-                SyncRecordOutcome.record_kind == kind,
-                SyncRecordOutcome.netsuite_id == netsuite_id,
-            )
-            .order_by(SyncRecordOutcome.id.desc())
-            .limit(OUTCOMES_SHOWN)
-        ).all()
+    staged = staged_row(reads, connection, kind, netsuite_id)
+    link = lookups.links(reads, connection, kind, [netsuite_id]).get(netsuite_id)
+    outcomes = outcome_history(reads, connection, kind, netsuite_id, OUTCOMES_SHOWN)
     if staged is None and link is None and not outcomes:
         return None
     story = Explanation(connection.merchant_id, kind, netsuite_id, connection.partition_key, link is not None)
     story.resolve_id = link.resolve_id if link else None
     if kind == RecordKind.CUSTOMER:
-        _customer_story(engine, connection, story, staged)
+        _customer_story(reads, connection, story, staged)
     else:
-        _invoice_story(engine, connection, story, staged)
+        _invoice_story(reads, connection, story, staged)
     if link is not None:
-        _resolve_side(engine, story, kind, link.resolve_id, link.synced_values)
+        _resolve_side(reads, story, kind, link.resolve_id, link.synced_values)
     for run_id, outcome, reason, fields in outcomes:
         written = f" (fields: {', '.join(fields)})" if fields else ""
         story.add("history", f"run {run_id}: {outcome}{written}" + (f" — {reason}" if reason else ""))
     return story
 
 
-def _customer_story(engine: Engine, connection: Connection, story: Explanation, staged: Any) -> None:
-    facts = lookups.customer_facts(engine, connection)
+def _customer_story(reads: Reads, connection: Connection, story: Explanation, staged: Any) -> None:
+    facts = lookups.customer_facts(reads, connection)
     me = facts.get(story.netsuite_id)
     if staged is None or me is None:
         story.add(
@@ -221,7 +183,7 @@ def _customer_story(engine: Engine, connection: Connection, story: Explanation, 
         resolve_customer_fields(staged, me)
     except InvalidRecord as invalid:
         story.add("invalid", f"NetSuite's values cannot be taken: {invalid}.")
-    for pair in duplicate_pairs(engine, connection, facts, ancestry):
+    for pair in duplicate_pairs(reads, connection, facts, ancestry):
         if f"netsuite:{story.netsuite_id}" in pair.keys:
             left, right = pair.keys
             story.add(
@@ -229,12 +191,12 @@ def _customer_story(engine: Engine, connection: Connection, story: Explanation, 
                 f"possible duplicate ({pair.matched_on}) of {right if left.endswith(':' + story.netsuite_id) else left}: "
                 f"held back until resolved: {resolution_commands(connection.merchant_id, pair)}.",
             )
-    for (left, right), resolution in resolutions(engine, connection.merchant_id).items():
+    for (left, right), resolution in resolutions(reads, connection.merchant_id).items():
         if f"netsuite:{story.netsuite_id}" in (left, right):
             story.add("duplicate", f"an operator marked {left} and {right} {resolution}.")
 
 
-def _invoice_story(engine: Engine, connection: Connection, story: Explanation, staged: Any) -> None:
+def _invoice_story(reads: Reads, connection: Connection, story: Explanation, staged: Any) -> None:
     if staged is None:
         story.add(
             "scope",
@@ -242,16 +204,13 @@ def _invoice_story(engine: Engine, connection: Connection, story: Explanation, s
             "invoice any more, or deleted in NetSuite. What Resolve has from it stays as it is.",
         )
         return
-    with engine.connect() as db:
-        as_of = db.scalar(
-            select(SyncRun.as_of).where(SyncRun.connection_id == connection.id).order_by(SyncRun.id.desc())
-        )
+    as_of = last_as_of(reads, connection)
     if as_of is not None:
         story.add(
             "scope",
             f"dated {staged['trandate']}, within the window that starts {invoice_window_start(as_of)}.",
         )
-    facts = lookups.customer_facts(engine, connection)
+    facts = lookups.customer_facts(reads, connection)
     ancestry = top_level_ancestors({k: f.parent_id for k, f in facts.items()})
     owner = invoice_owner(staged["entity"], facts, ancestry, connection.filter_field_id)
     if owner.out_of_scope:
@@ -267,7 +226,7 @@ def _invoice_story(engine: Engine, connection: Connection, story: Explanation, s
     story.add(
         "owner", f"customer {staged['entity']} (chain {chain}): it belongs to customer {owner.netsuite_id}."
     )
-    if owner.netsuite_id not in lookups.customer_owners(engine, connection):
+    if owner.netsuite_id not in lookups.customer_owners(reads, connection):
         story.add(
             "held back",
             f"customer {owner.netsuite_id} is not in Resolve yet (see `explain netsuite:{owner.netsuite_id}`).",
@@ -278,15 +237,9 @@ def _invoice_story(engine: Engine, connection: Connection, story: Explanation, s
         story.add("invalid", f"NetSuite's values cannot be taken: {invalid}.")
 
 
-def _resolve_side(engine: Engine, story: Explanation, kind: RecordKind, resolve_id: str, synced: Any) -> None:
-    model = ResolveCustomer if kind == RecordKind.CUSTOMER else ResolveInvoice
-    with engine.connect() as db:
-        row = db.execute(select(model).where(model.id == resolve_id)).mappings().first()
-        drift = db.execute(
-            select(InvoiceDrift.changes, InvoiceDrift.detected_at, InvoiceDrift.reviewed_at)
-            .where(InvoiceDrift.resolve_invoice_id == resolve_id)
-            .order_by(InvoiceDrift.id)
-        ).all()
+def _resolve_side(reads: Reads, story: Explanation, kind: RecordKind, resolve_id: str, synced: Any) -> None:
+    row = resolve_row(reads, kind, resolve_id)
+    drift = invoice_drift(reads, resolve_id)
     if row is None:
         return
     name = row.get("business_name") or row.get("number")
@@ -322,3 +275,191 @@ def _chain(start: str, facts: dict[str, Any]) -> list[str]:
     if node is not None:
         chain.append(f"{node} (cycle)" if node in seen else node)
     return chain
+
+
+# -- reading the store --------------------------------------------------------------------------------------
+# Plain SQL over `store.reads`, so the command runs over the bare driver. Whole rows come back as dicts
+# of what the models hold: each table's columns with how a driver's value becomes the model's
+# (resolve_sync_tests/store/test_reads.py checks the lists against the models).
+
+
+def _as_is(value: Any) -> Any:
+    return value
+
+
+STAGED_COLUMNS: dict[RecordKind, tuple[str, dict[str, Any]]] = {
+    RecordKind.CUSTOMER: (
+        "netsuite_staged_customers",
+        {
+            **dict.fromkeys(
+                (
+                    "connection_id",
+                    "netsuite_id",
+                    "entityid",
+                    "companyname",
+                    "email",
+                    "phone",
+                    "isinactive",
+                    "parent",
+                    "filter_value",
+                    "lastmodified",
+                ),
+                _as_is,
+            ),
+            "in_scope": boolean,
+            "changed_run_id": _as_is,
+            "extracted_run_id": _as_is,
+        },
+    ),
+    RecordKind.INVOICE: (
+        "netsuite_staged_invoices",
+        dict.fromkeys(
+            (
+                "connection_id",
+                "netsuite_id",
+                "tranid",
+                "trandate",
+                "duedate",
+                "entity",
+                "status",
+                "currency",
+                "foreigntotal",
+                "foreignamountunpaid",
+                "memo",
+                "lastmodified",
+                "changed_run_id",
+                "extracted_run_id",
+            ),
+            _as_is,
+        ),
+    ),
+}
+
+_RESOLVE_COMMON_HEAD = {"id": _as_is, "merchant_id": _as_is}
+_RESOLVE_COMMON_TAIL = {
+    "archived": boolean,
+    "netsuite_id": _as_is,
+    "source": _as_is,
+    "version": _as_is,
+    "created_at": utc,
+    "updated_at": utc,
+    "updated_by": _as_is,
+}
+RESOLVE_COLUMNS: dict[RecordKind, tuple[str, dict[str, Any]]] = {
+    RecordKind.CUSTOMER: (
+        "resolve_customers",
+        {
+            **_RESOLVE_COMMON_HEAD,
+            **dict.fromkeys(
+                (
+                    "business_name",
+                    "business_trade_name",
+                    "email",
+                    "business_ap_email",
+                    "business_phone",
+                    "business_address",
+                    "business_city",
+                    "business_state",
+                    "business_zip",
+                    "business_country",
+                    "default_terms",
+                ),
+                _as_is,
+            ),
+            "amount_balance": money,
+            **_RESOLVE_COMMON_TAIL,
+        },
+    ),
+    RecordKind.INVOICE: (
+        "resolve_invoices",
+        {
+            **_RESOLVE_COMMON_HEAD,
+            **dict.fromkeys(
+                ("customer_id", "number", "order_number", "po_number", "notes", "currency", "terms"), _as_is
+            ),
+            "amount_due": money,
+            "amount_balance": money,
+            "amount_paid": money,
+            "invoiced_at": day,
+            "due_at": day,
+            "fully_paid": boolean,
+            "voided": boolean,
+            "advanced": boolean,
+            "advanced_at": utc,
+            **_RESOLVE_COMMON_TAIL,
+        },
+    ),
+}
+
+
+def _whole_row(
+    reads: Reads, table: str, columns: dict[str, Any], where: str, params: dict[str, Any]
+) -> dict[str, Any] | None:
+    rows = reads.rows(f"SELECT {', '.join(columns)} FROM {table} WHERE {where}", params)
+    if not rows:
+        return None
+    return {name: convert(value) for (name, convert), value in zip(columns.items(), rows[0], strict=True)}
+
+
+def staged_row(
+    source: Source, connection: Connection, kind: RecordKind, netsuite_id: str
+) -> dict[str, Any] | None:
+    """The record as the connection's last read staged it (NetSuite's wire values, as text)."""
+    table, columns = STAGED_COLUMNS[kind]
+    return _whole_row(
+        as_reads(source),
+        table,
+        columns,
+        "connection_id = :connection AND netsuite_id = :netsuite_id",
+        {"connection": connection.id, "netsuite_id": netsuite_id},
+    )
+
+
+def resolve_row(source: Source, kind: RecordKind, resolve_id: str) -> dict[str, Any] | None:
+    """The whole Resolve customer or invoice, values as the models hold them (Decimals, dates, booleans)."""
+    table, columns = RESOLVE_COLUMNS[kind]
+    return _whole_row(as_reads(source), table, columns, "id = :id", {"id": resolve_id})
+
+
+def linked_netsuite_id(source: Source, kind: RecordKind, merchant_id: str, resolve_id: str) -> str | None:
+    """The NetSuite record the merchant's Resolve record is linked to, if any."""
+    table, column = lookups.LINK_TABLES[kind]
+    rows = as_reads(source).rows(
+        f"SELECT netsuite_id FROM {table} WHERE merchant_id = :merchant AND {column} = :resolve_id",
+        {"merchant": merchant_id, "resolve_id": resolve_id},
+    )
+    return rows[0][0] if rows else None
+
+
+def outcome_history(
+    source: Source, connection: Connection, kind: RecordKind, netsuite_id: str, limit: int
+) -> list[tuple[int, str, str | None, list[Any] | None]]:
+    """(run id, outcome, reason, fields) of the record's latest outcomes over the connection's runs."""
+    rows = as_reads(source).rows(
+        "SELECT o.run_id, o.outcome, o.reason, o.fields FROM sync_record_outcomes o "
+        "JOIN sync_runs r ON r.id = o.run_id "
+        "WHERE r.connection_id = :connection AND o.record_kind = :kind AND o.netsuite_id = :netsuite_id "
+        "ORDER BY o.id DESC LIMIT :limit",
+        {"connection": connection.id, "kind": str(kind), "netsuite_id": netsuite_id, "limit": limit},
+    )
+    return [(run_id, outcome, reason, document(fields)) for run_id, outcome, reason, fields in rows]
+
+
+def last_as_of(source: Source, connection: Connection) -> dt.date | None:
+    """The logical date of the connection's latest run."""
+    rows = as_reads(source).rows(
+        "SELECT as_of FROM sync_runs WHERE connection_id = :connection ORDER BY id DESC LIMIT 1",
+        {"connection": connection.id},
+    )
+    return day(rows[0][0]) if rows else None
+
+
+def invoice_drift(
+    source: Source, resolve_invoice_id: str
+) -> list[tuple[Any, dt.datetime, dt.datetime | None]]:
+    """(changes, detected at, reviewed at) of the invoice's drift, oldest first."""
+    rows = as_reads(source).rows(
+        "SELECT changes, detected_at, reviewed_at FROM invoice_drift WHERE resolve_invoice_id = :id ORDER BY id",
+        {"id": resolve_invoice_id},
+    )
+    return [(document(changes), utc(detected), utc(reviewed)) for changes, detected, reviewed in rows]  # type: ignore[misc]

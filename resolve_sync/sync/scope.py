@@ -2,7 +2,8 @@
 (R9, R10, R11) and whether the run reads everything or only what changed (R10, R17).
 
 The decisions are pure functions; `resolve_subsidiary` and `validate_filter_field` only fetch what the
-decision needs from NetSuite and call them.
+decision needs from NetSuite and call them (importing the NetSuite client's modules then: `explain` uses the
+rules here and never talks to NetSuite).
 """
 
 from __future__ import annotations
@@ -12,15 +13,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from resolve_sync.kinds import RunMode
-from resolve_sync.netsuite.errors import NetSuiteQueryError
-from resolve_sync.netsuite.fields import check_filter_field
-from resolve_sync.netsuite.queries import ACTIVE_SUBSIDIARIES
-from resolve_sync.store.connections import Connection
 from resolve_sync.sync.errors import FilterFieldInvalid, SubsidiaryRequired
 from resolve_sync.sync.records import CustomerFacts
 
 if TYPE_CHECKING:
     from resolve_sync.netsuite.client import NetSuiteClient
+    from resolve_sync.store.connection_records import Connection
 
 INVOICE_LOOKBACK_MONTHS = 12
 
@@ -73,6 +71,9 @@ def choose_subsidiary(subsidiaries: Sequence[Mapping[str, str]], connection: Con
 
 
 def resolve_subsidiary(client: NetSuiteClient, connection: Connection) -> int | None:
+    from resolve_sync.netsuite.errors import NetSuiteQueryError
+    from resolve_sync.netsuite.queries import ACTIVE_SUBSIDIARIES
+
     try:
         subsidiaries = client.suiteql_all(ACTIVE_SUBSIDIARIES)
     except NetSuiteQueryError as error:
@@ -147,6 +148,8 @@ def validate_filter_field(client: NetSuiteClient, connection: Connection) -> Non
     """R11: a set filter field must exist, be a checkbox and apply to customers; else nothing is written."""
     if not connection.filter_field_id:
         return
+    from resolve_sync.netsuite.fields import check_filter_field
+
     check = check_filter_field(client, connection.filter_field_id)
     if not check.valid:
         raise FilterFieldInvalid(

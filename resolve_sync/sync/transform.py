@@ -15,8 +15,6 @@ from dataclasses import dataclass, field
 from decimal import Context, Decimal, InvalidOperation
 from typing import Any
 
-import pycountry
-
 from resolve_sync.errors import DataError
 from resolve_sync.sync.hierarchy import archive_reason
 from resolve_sync.sync.records import CustomerFacts
@@ -130,7 +128,10 @@ def iso_date(value: Any, what: str) -> dt.date | None:
 
 @functools.lru_cache(maxsize=1024)
 def _is_iso_currency(code: str) -> bool:
-    """pycountry's lookup, once per code (a run sees a handful of currencies on many invoices)."""
+    """pycountry's lookup, once per code (a run sees a handful of currencies on many invoices). Imported
+    here: `resolve-sync explain` and `duplicates list` use these rules and mostly never check a currency."""
+    import pycountry
+
     return pycountry.currencies.get(alpha_3=code) is not None
 
 
