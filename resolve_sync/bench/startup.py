@@ -23,10 +23,12 @@ COMMANDS = {
     "connections_list": ["connections", "list"],
     "drift_list": ["drift", "list", "bench"],
     "db_current": ["db", "current"],
-    # On this empty store these two stop at "no such connection": their imports, not their queries (README
+    # On this empty store these stop at "no such connection": their imports, not their queries (README
     # "Start-up" has their figures on the demo store too).
     "duplicates_list": ["duplicates", "list", "bench"],
     "explain": ["explain", "bench", "netsuite:1"],
+    "connections_enable": ["connections", "enable", "bench"],
+    "duplicates_distinct": ["duplicates", "distinct", "bench", "netsuite:1", "netsuite:2"],
 }
 
 

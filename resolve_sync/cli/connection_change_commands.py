@@ -11,10 +11,11 @@ from resolve_sync.cli.output import check_field_id, interactive, subsidiary_opti
 
 
 def _change(merchant: str, subsidiary: str | None, message: str, **changes: Any) -> None:
-    from resolve_sync.store.connections import pick_connection, update_connection
-    from resolve_sync.store.database import store_engine
+    from resolve_sync.store.connection_changes import update_connection
+    from resolve_sync.store.connection_records import pick_connection
+    from resolve_sync.store.reads import open_writes
 
-    engine = store_engine()
+    engine = open_writes()
     current = pick_connection(engine, merchant, subsidiary)
     if all(getattr(current, name) == value for name, value in changes.items()):
         click.echo(f"{current.partition_key}: nothing to change ({message} already)")
@@ -131,11 +132,12 @@ def disable(merchant: str, subsidiary: str | None) -> None:
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation (needed when not on a terminal).")
 def remove(merchant: str, subsidiary: str | None, yes: bool) -> None:
     """Remove a connection (Resolve records synced from it stay)."""
-    from resolve_sync.store.connections import pick_connection, remove_connection
-    from resolve_sync.store.database import store_engine
+    from resolve_sync.store.connection_changes import remove_connection
+    from resolve_sync.store.connection_records import pick_connection
+    from resolve_sync.store.reads import open_writes
     from resolve_sync.sync.scope import subsidiary_option as subsidiary_flag
 
-    engine = store_engine()
+    engine = open_writes()
     connection = pick_connection(engine, merchant, subsidiary)  # a wrong name fails before any question
     key = connection.partition_key
     if not yes:

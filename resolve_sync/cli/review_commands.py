@@ -80,10 +80,10 @@ def list_duplicates(merchant: str, subsidiary: str | None, as_json: bool) -> Non
 
 
 def _resolve(merchant: str, left: str, right: str, resolution: Resolution) -> None:
-    from resolve_sync.store.database import store_engine
     from resolve_sync.store.duplicate_resolutions import record_resolution
+    from resolve_sync.store.reads import open_writes
 
-    pair = record_resolution(store_engine(), merchant, left, right, resolution)
+    pair = record_resolution(open_writes(), merchant, left, right, resolution)
     click.echo(f"{merchant}: {pair[0]} and {pair[1]} marked {resolution}; the next sync applies it")
 
 
@@ -113,10 +113,10 @@ def distinct(merchant: str, left: str, right: str) -> None:
 @click.argument("resolve_key")
 def unlink(merchant: str, netsuite_key: str, resolve_key: str) -> None:
     """Undo `link`: the next run's duplicate check judges the pair again (records synced stay)."""
-    from resolve_sync.store.database import store_engine
     from resolve_sync.store.duplicate_resolutions import forget_resolution
+    from resolve_sync.store.reads import open_writes
 
-    forget_resolution(store_engine(), merchant, netsuite_key, resolve_key, resolution=Resolution.LINKED)
+    forget_resolution(open_writes(), merchant, netsuite_key, resolve_key, resolution=Resolution.LINKED)
     click.echo(f"{merchant}: link of {netsuite_key} and {resolve_key} removed")
 
 
@@ -126,8 +126,8 @@ def unlink(merchant: str, netsuite_key: str, resolve_key: str) -> None:
 @click.argument("right")
 def forget(merchant: str, left: str, right: str) -> None:
     """Remove any resolution (linked or distinct) of LEFT and RIGHT; the next run judges them again."""
-    from resolve_sync.store.database import store_engine
     from resolve_sync.store.duplicate_resolutions import forget_resolution
+    from resolve_sync.store.reads import open_writes
 
-    was = forget_resolution(store_engine(), merchant, left, right)
+    was = forget_resolution(open_writes(), merchant, left, right)
     click.echo(f"{merchant}: resolution of {left} and {right} ({was}) removed")

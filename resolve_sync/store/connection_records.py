@@ -63,7 +63,7 @@ COLUMNS = (
 )
 
 
-def _connection(row: tuple[Any, ...]) -> Connection:
+def connection_from_row(row: tuple[Any, ...]) -> Connection:
     (*plain, enabled, bookkeeping, encrypted, needs_reconnect, reason, expires) = row
     return Connection(
         *plain,
@@ -82,7 +82,7 @@ def list_connections(source: Source, *, enabled_only: bool = False) -> list[Conn
         f"SELECT {COLUMNS} FROM merchant_connections{where} ORDER BY partition_key",
         {"enabled": True} if enabled_only else {},
     )
-    return [_connection(row) for row in rows]
+    return [connection_from_row(row) for row in rows]
 
 
 def get_connection(source: Source, partition_key: str) -> Connection:
@@ -93,7 +93,7 @@ def get_connection(source: Source, partition_key: str) -> Connection:
         raise ConnectionSettingsError(
             f"No connection {partition_key!r}; `resolve-sync connections list` shows the existing ones."
         )
-    return _connection(rows[0])
+    return connection_from_row(rows[0])
 
 
 def pick_connection(source: Source, merchant_id: str, subsidiary_id: int | str | None = None) -> Connection:

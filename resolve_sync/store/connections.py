@@ -16,6 +16,7 @@ from resolve_sync import validation
 from resolve_sync.connection_keys import make_key, validate_merchant_id, validate_subsidiary_id
 from resolve_sync.kinds import AuthKind
 from resolve_sync.names import REQUIRED_CREDENTIALS
+from resolve_sync.store.connection_changes import remove_connection, update_connection
 from resolve_sync.store.connection_records import (
     Connection,
     ConnectionSettingsError,
@@ -114,61 +115,6 @@ def rotate_credentials(engine: Engine, box: SecretBox) -> int:
             owner = f"merchant {row.merchant_id!r} (connection {row.partition_key})"
             row.credentials_encrypted = box.rotate(row.credentials_encrypted, owner=owner)
         return len(rows)
-
-
-def update_connection(engine: Engine, partition_key: str, **changes: Any) -> Connection:
-    """Change settings of a connection; changing the subsidiary changes its partition key."""
-    allowed = {
-        "filter_field_id",
-        "subsidiary_id",
-        "enabled",
-        "bookkeeping_account_ids",
-        "concurrency_limit",
-        "base_url",
-        "account_timezone",
-    }
-    unknown = set(changes) - allowed
-    if unknown:
-        raise ConnectionSettingsError(f"cannot change {', '.join(sorted(unknown))}")
-    with Session(engine) as session, session.begin():
-        row = session.scalar(
-            select(MerchantConnection).where(MerchantConnection.partition_key == partition_key)
-        )
-        if row is None:
-            raise ConnectionSettingsError(
-                f"No connection {partition_key!r}; `resolve-sync connections list` shows them."
-            )
-        for name, check in CHECKED_CHANGES.items():
-            if changes.get(name) is not None:
-                changes[name] = check(changes[name])
-        if "subsidiary_id" in changes:
-            changes["subsidiary_id"] = validate_subsidiary_id(changes["subsidiary_id"])
-            new_key = make_key(row.merchant_id, changes["subsidiary_id"])
-            if new_key != row.partition_key and session.scalar(
-                select(MerchantConnection.id).where(MerchantConnection.partition_key == new_key)
-            ):
-                raise ConnectionSettingsError(f"Connection {new_key} already exists.")
-            row.partition_key = new_key
-        for name, value in changes.items():
-            setattr(row, name, value)
-        session.flush()
-        return _to_connection(row)
-
-
-CHECKED_CHANGES = {"base_url": validation.base_url, "account_timezone": validation.time_zone}
-
-
-def remove_connection(engine: Engine, partition_key: str) -> None:
-    """Forget a connection (its runs, cursors and staging go with it); Resolve records stay."""
-    with Session(engine) as session, session.begin():
-        row = session.scalar(
-            select(MerchantConnection).where(MerchantConnection.partition_key == partition_key)
-        )
-        if row is None:
-            raise ConnectionSettingsError(
-                f"No connection {partition_key!r}; `resolve-sync connections list` shows them."
-            )
-        session.delete(row)
 
 
 __all__ = [

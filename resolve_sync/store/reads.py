@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -37,6 +38,12 @@ class Reads(Protocol):
     """Something that runs a SELECT written with `:name` parameters and returns its rows as tuples."""
 
     def rows(self, sql: str, params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]: ...
+
+
+class Writes(Reads, Protocol):
+    """Reads, and statements that change rows (inside `transaction`)."""
+
+    def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> int: ...
 
 
 def expand_lists(sql: str, params: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
@@ -73,6 +80,13 @@ class EngineReads:
         with self.engine.connect() as db:
             return [tuple(row) for row in db.execute(statement, params)]
 
+    def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> int:
+        """One statement on the caller's connection (inside its transaction); the rows it changed."""
+        from sqlalchemy import text
+
+        sql, flat = expand_lists(sql, params or {})
+        return self.engine.execute(text(sql), flat).rowcount  # type: ignore[union-attr]
+
 
 def _is_list(value: Any) -> bool:
     return isinstance(value, list | tuple | set | frozenset)
@@ -87,16 +101,23 @@ class DriverReads:
         self.location = location
 
     def rows(self, sql: str, params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
+        return self._run(sql, params, fetch=True)  # type: ignore[return-value]
+
+    def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> int:
+        return self._run(sql, params, fetch=False)  # type: ignore[return-value]
+
+    def _run(self, sql: str, params: Mapping[str, Any] | None, *, fetch: bool) -> list[tuple[Any, ...]] | int:
         sql, flat = expand_lists(sql, params or {})
         if self.pyformat:
             sql = PARAMETER.sub(r"%(\1)s", sql.replace("%", "%%"))
         cursor = self.connection.cursor()
         try:
             cursor.execute(sql, flat)
-            return [tuple(row) for row in cursor.fetchall()]
+            return [tuple(row) for row in cursor.fetchall()] if fetch else cursor.rowcount
         except Exception as error:  # the driver's own error classes; the message is what helps
+            verb = "Reading" if fetch else "Writing"
             raise StoreError(
-                f"Reading the store at {self.location} failed: {str(error).strip().splitlines()[0]}"
+                f"{verb} the store at {self.location} failed: {str(error).strip().splitlines()[0]}"
             ) from None
         finally:
             cursor.close()
@@ -110,6 +131,42 @@ def as_reads(source: Engine | Connection | Reads) -> Reads:
     return source if hasattr(source, "rows") else EngineReads(source)  # type: ignore[return-value]
 
 
+@contextmanager
+def transaction(source: Engine | Connection | Writes) -> Iterator[Writes]:
+    """Statements that commit together or not at all: over the driver (BEGIN … COMMIT), an engine
+    (`engine.begin()`), or a connection the caller holds (its own transaction)."""
+    if isinstance(source, DriverReads):
+        source.execute("BEGIN IMMEDIATE" if not source.pyformat else "BEGIN")  # SQLite: the write lock now
+        try:
+            yield source
+        except BaseException:
+            source.execute("ROLLBACK")
+            raise
+        source.execute("COMMIT")
+        return
+    if hasattr(source, "rows"):  # an EngineReads: unwrap to what it holds
+        source = source.engine  # type: ignore[union-attr]
+    from sqlalchemy import Engine
+
+    if isinstance(source, Engine):
+        with source.begin() as db:
+            yield EngineReads(db)
+        return
+    yield EngineReads(source)  # type: ignore[arg-type]
+
+
+def open_writes(url: str | None = None) -> Writes:
+    """The store for a small change (enable a connection, record a resolution): the driver when the store
+    is plainly usable, else `store_engine()` (which migrates the local store or explains what is wrong)."""
+    url = url or settings.database_url()
+    fast = _open_driver(url, writable=True)
+    if fast is not None:
+        return fast
+    from resolve_sync.store.database import store_engine
+
+    return EngineReads(store_engine(url))
+
+
 def open_reads(url: str | None = None) -> Reads:
     """The store for reading: the driver itself when the store is plainly usable, else `store_engine()`."""
     url = url or settings.database_url()
@@ -121,8 +178,8 @@ def open_reads(url: str | None = None) -> Reads:
     return EngineReads(store_engine(url))
 
 
-def _open_driver(url: str) -> DriverReads | None:
-    reads = open_driver(url)
+def _open_driver(url: str, *, writable: bool = False) -> DriverReads | None:
+    reads = open_driver(url, writable=writable)
     if reads is None:
         return None
     try:
@@ -135,10 +192,10 @@ def _open_driver(url: str) -> DriverReads | None:
     return reads
 
 
-def open_driver(url: str) -> DriverReads | None:
+def open_driver(url: str, *, writable: bool = False) -> DriverReads | None:
     """The bare driver on an existing SQLite file or a PostgreSQL server, or None on any trouble."""
     try:
-        return _sqlite(url) if url.startswith("sqlite:") else _postgresql(url)
+        return _sqlite(url, writable) if url.startswith("sqlite:") else _postgresql(url, writable)
     except Exception:  # noqa: BLE001 - any trouble: the SQLAlchemy path says what it is
         return None
 
@@ -155,7 +212,7 @@ def schema_revision(reads: Reads) -> str | None:
     return rows[0][0] if rows else None
 
 
-def _sqlite(url: str) -> DriverReads | None:
+def _sqlite(url: str, writable: bool = False) -> DriverReads | None:
     import sqlite3
 
     path = url.removeprefix("sqlite:///")
@@ -163,13 +220,15 @@ def _sqlite(url: str) -> DriverReads | None:
         return None  # a new local store is created and migrated by the SQLAlchemy path
     connection = sqlite3.connect(path, timeout=30, isolation_level=None)
     connection.execute("PRAGMA busy_timeout=30000")
+    if writable:  # as the store's engine does per connection: cascades and references enforced
+        connection.execute("PRAGMA foreign_keys=ON")
     return DriverReads(connection, pyformat=False, location=path)
 
 
 POSTGRES_SCHEMES = ("postgresql", "postgres", "postgresql+psycopg2", "postgresql+psycopg")
 
 
-def _postgresql(url: str) -> DriverReads | None:
+def _postgresql(url: str, writable: bool = False) -> DriverReads | None:
     parts = urlsplit(url)
     if parts.scheme not in POSTGRES_SCHEMES or not parts.path.strip("/"):
         return None
@@ -187,7 +246,7 @@ def _postgresql(url: str) -> DriverReads | None:
         options["password"] = unquote(parts.password)
     options.setdefault("connect_timeout", 10)
     connection = psycopg2.connect(**options)
-    connection.set_session(readonly=True, autocommit=True)
+    connection.set_session(readonly=not writable, autocommit=True)  # `transaction` says BEGIN itself
     where = f"{parts.hostname or 'localhost'}:{parts.port or 5432}/{options['dbname']}"
     return DriverReads(connection, pyformat=True, location=where)
 

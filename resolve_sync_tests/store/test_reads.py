@@ -164,6 +164,8 @@ def test_status_connections_and_drift_never_import_sqlalchemy(tmp_path) -> None:
         (["db", "current"], 0),
         (["duplicates", "list", "acme"], 2),  # no such merchant
         (["explain", "acme", "netsuite:1"], 2),
+        (["connections", "enable", "acme"], 2),  # the small changes too
+        (["duplicates", "distinct", "acme", "netsuite:1", "netsuite:2"], 2),
     ):
         assert _probe(url, args)[:2] == (code, False), args
 
@@ -335,3 +337,60 @@ def test_explain_and_duplicates_read_over_the_driver_what_the_engine_and_models_
     assert [(p["left"], p["right"]) for p in listed["unresolved"]] == [("netsuite:10", "netsuite:14")]
     assert [r["resolution"] for r in listed["resolved"]] == ["linked", "distinct"]
     fast.close()
+
+
+# -- the small changes over the driver ----------------------------------------------------------------------
+
+
+def test_small_changes_over_the_driver_write_what_the_models_then_read(store, sandbox_server) -> None:
+    """`connections enable|set-filter|remove` and `duplicates distinct|forget` as the CLI runs them (the
+    bare driver, in one transaction each): the ORM reads back exactly what was meant, a refused change
+    leaves nothing behind, and removing a connection takes its runs with it (the schema's cascades, which
+    SQLite applies only with foreign keys on)."""
+    from resolve_sync.store.connection_changes import remove_connection, update_connection
+    from resolve_sync.store.duplicate_resolutions import InvalidResolution, forget_resolution
+    from resolve_sync.store.models import DuplicateResolution, SyncRun
+    from resolve_sync.store.reads import open_writes
+
+    connection = connect(store, sandbox_server)
+    sync(store, sandbox_server, connection)
+    writes = open_writes(_url(store))
+    assert isinstance(writes, DriverReads)
+
+    changed = update_connection(
+        writes,
+        "acme|2",
+        enabled=False,
+        filter_field_id="custentity_vip",
+        bookkeeping_account_ids={"ar": "120"},
+    )
+    (row,) = orm_rows(store, select(MerchantConnection))
+    assert (row.enabled, row.filter_field_id, row.bookkeeping_account_ids) == (
+        False,
+        "custentity_vip",
+        {"ar": "120"},
+    )
+    assert changed == pick_connection(EngineReads(store), "acme", 2)
+    moved = update_connection(writes, "acme|2", subsidiary_id=3)
+    assert (
+        moved.partition_key == "acme|3" and orm_rows(store, select(MerchantConnection))[0].subsidiary_id == 3
+    )
+
+    record_resolution(writes, "acme", "netsuite:30", "netsuite:20", Resolution.DISTINCT)
+    (resolution,) = orm_rows(store, select(DuplicateResolution))
+    assert (resolution.left_key, resolution.right_key, resolution.resolution) == (
+        "netsuite:20",
+        "netsuite:30",
+        "distinct",
+    )
+    assert resolution.created_at.tzinfo is dt.UTC  # stored naive UTC, as every timestamp
+    with pytest.raises(InvalidResolution, match="has no Resolve customer"):
+        record_resolution(writes, "acme", "netsuite:20", "resolve:cus_nosuch", Resolution.LINKED)
+    assert len(orm_rows(store, select(DuplicateResolution))) == 1  # the refused one left nothing
+    assert forget_resolution(writes, "acme", "netsuite:20", "netsuite:30") == "distinct"
+    assert orm_rows(store, select(DuplicateResolution)) == []
+
+    assert orm_rows(store, select(SyncRun))
+    remove_connection(writes, "acme|3")
+    assert orm_rows(store, select(MerchantConnection)) == [] and orm_rows(store, select(SyncRun)) == []
+    writes.close()
