@@ -29,6 +29,7 @@ COMMANDS = {
     "explain": ["explain", "bench", "netsuite:1"],
     "connections_enable": ["connections", "enable", "bench"],
     "duplicates_distinct": ["duplicates", "distinct", "bench", "netsuite:1", "netsuite:2"],
+    "db_upgrade_when_current": ["db", "upgrade"],
 }
 
 

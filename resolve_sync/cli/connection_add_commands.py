@@ -147,11 +147,11 @@ def add(
             merchant, account_id, kind, values, base_url, subsidiary_id, filter_field, account_timezone
         )
     from resolve_sync.store.connections import add_connection
-    from resolve_sync.store.database import store_engine
+    from resolve_sync.store.reads import open_writes
     from resolve_sync.store.secrets import SecretBox
 
     connection = add_connection(
-        store_engine(),
+        open_writes(),
         SecretBox.from_environment(),
         merchant_id=merchant,
         netsuite_account_id=account_id,

@@ -27,6 +27,8 @@ def db() -> None:
 )
 def upgrade(url: str | None) -> None:
     """Migrate the store to the latest schema; running it again changes nothing."""
+    if _already_current(_target_url(url)):  # the usual case, answered without loading alembic
+        return
     from resolve_sync.store import migrations
     from resolve_sync.store.database import create_store_engine, shown_url
 
@@ -39,6 +41,26 @@ def upgrade(url: str | None) -> None:
         click.echo(f"{where}: already at {after}")
     else:
         click.echo(f"{where}: upgraded {before or '(empty)'} -> {after}")
+
+
+def _already_current(target: str) -> bool:
+    from resolve_sync.errors import StoreError
+    from resolve_sync.store.reads import open_driver, schema_revision
+    from resolve_sync.store.schema_version import HEAD
+    from resolve_sync.validation import redact_url
+
+    reads = open_driver(target)
+    if reads is None:
+        return False
+    try:
+        current = schema_revision(reads) == HEAD
+    except StoreError:
+        current = False  # not a database, or the server refused: alembic's path says what is wrong
+    finally:
+        reads.close()
+    if current:
+        click.echo(f"{redact_url(target)}: already at {HEAD}")
+    return current
 
 
 @db.command()

@@ -22,8 +22,8 @@ def generate_key_command() -> None:
 def rotate() -> None:
     """Re-encrypt every connection's credentials with the newest key in RESOLVE_SYNC_SECRET_KEY."""
     from resolve_sync.store.connections import rotate_credentials
-    from resolve_sync.store.database import store_engine
+    from resolve_sync.store.reads import open_writes
     from resolve_sync.store.secrets import SecretBox
 
-    count = rotate_credentials(store_engine(), SecretBox.from_environment())
+    count = rotate_credentials(open_writes(), SecretBox.from_environment())
     click.echo(f"re-encrypted the credentials of {count} connection(s) with the newest key")

@@ -1,16 +1,14 @@
-"""Merchant connections: add, change and remove them, with credentials encrypted at rest.
+"""Merchant connections: add them with credentials encrypted at rest, and rotate those credentials.
 
-Reading them (`Connection`, `list_connections`, `pick_connection`) lives in `store.connection_records`,
-which needs no SQLAlchemy; the names are re-exported here for the callers that also write.
+Plain SQL in one transaction over `store.reads` (the driver for the CLI, an engine or a connection for the
+rest). Reading connections lives in `store.connection_records`, small changes in `store.connection_changes`;
+the names are re-exported here for the callers that use several.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
-
-from sqlalchemy import Engine, select
-from sqlalchemy.orm import Session
+from typing import TYPE_CHECKING, Any, Union
 
 from resolve_sync import validation
 from resolve_sync.connection_keys import make_key, validate_merchant_id, validate_subsidiary_id
@@ -24,35 +22,18 @@ from resolve_sync.store.connection_records import (
     list_connections,
     pick_connection,
 )
-from resolve_sync.store.models import MerchantConnection
+from resolve_sync.store.reads import Writes, transaction
 from resolve_sync.store.secrets import SecretBox
 
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+Target = Union["Engine", Writes]
 AUTH_KINDS = tuple(AuthKind)
 
 
-def _to_connection(row: MerchantConnection) -> Connection:
-    return Connection(
-        id=row.id,
-        merchant_id=row.merchant_id,
-        partition_key=row.partition_key,
-        netsuite_account_id=row.netsuite_account_id,
-        base_url=row.base_url,
-        auth_kind=row.auth_kind,
-        subsidiary_id=row.subsidiary_id,
-        filter_field_id=row.filter_field_id,
-        account_timezone=row.account_timezone,
-        concurrency_limit=row.concurrency_limit,
-        enabled=row.enabled,
-        bookkeeping_account_ids=dict(row.bookkeeping_account_ids or {}),
-        credentials_encrypted=row.credentials_encrypted,
-        needs_reconnect=bool(row.needs_reconnect),
-        reconnect_reason=row.reconnect_reason,
-        authorization_expires_at=row.authorization_expires_at,
-    )
-
-
 def add_connection(
-    engine: Engine,
+    target: Target,
     box: SecretBox,
     *,
     merchant_id: str,
@@ -83,37 +64,47 @@ def add_connection(
             "give them at the prompt, in files (--…-file) or as environment variables (--…-env)."
         )
     key = make_key(merchant_id, subsidiary)
-    with Session(engine) as session, session.begin():
-        if session.scalar(select(MerchantConnection.id).where(MerchantConnection.partition_key == key)):
+    with transaction(target) as db:
+        if db.rows("SELECT id FROM merchant_connections WHERE partition_key = :key", {"key": key}):
             raise ConnectionSettingsError(
                 f"Connection {key} already exists; remove it first or change it in place."
             )
-        row = MerchantConnection(
-            merchant_id=merchant_id,
-            partition_key=key,
-            netsuite_account_id=netsuite_account_id,
-            base_url=base_url,
-            auth_kind=auth_kind,
-            credentials_encrypted=box.encrypt(credentials),
-            subsidiary_id=subsidiary,
-            filter_field_id=filter_field_id,
-            account_timezone=account_timezone,
-            concurrency_limit=concurrency_limit,
-            enabled=enabled,
-            bookkeeping_account_ids={},
+        db.execute(
+            "INSERT INTO merchant_connections (merchant_id, partition_key, netsuite_account_id, base_url, "
+            "auth_kind, credentials_encrypted, subsidiary_id, filter_field_id, account_timezone, "
+            "concurrency_limit, enabled, bookkeeping_account_ids) VALUES (:merchant_id, :partition_key, "
+            ":netsuite_account_id, :base_url, :auth_kind, :credentials_encrypted, :subsidiary_id, "
+            ":filter_field_id, :account_timezone, :concurrency_limit, :enabled, :bookkeeping_account_ids)",
+            {
+                "merchant_id": merchant_id,
+                "partition_key": key,
+                "netsuite_account_id": netsuite_account_id,
+                "base_url": base_url,
+                "auth_kind": str(auth_kind),
+                "credentials_encrypted": box.encrypt(credentials),
+                "subsidiary_id": subsidiary,
+                "filter_field_id": filter_field_id,
+                "account_timezone": account_timezone,
+                "concurrency_limit": concurrency_limit,
+                "enabled": enabled,
+                "bookkeeping_account_ids": "{}",
+            },
         )
-        session.add(row)
-        session.flush()
-        return _to_connection(row)
+        return get_connection(db, key)
 
 
-def rotate_credentials(engine: Engine, box: SecretBox) -> int:
+def rotate_credentials(target: Target, box: SecretBox) -> int:
     """Re-encrypt every connection's credentials with the newest key; returns how many were rotated."""
-    with Session(engine) as session, session.begin():
-        rows = list(session.scalars(select(MerchantConnection)))
-        for row in rows:
-            owner = f"merchant {row.merchant_id!r} (connection {row.partition_key})"
-            row.credentials_encrypted = box.rotate(row.credentials_encrypted, owner=owner)
+    with transaction(target) as db:
+        rows = db.rows(
+            "SELECT id, merchant_id, partition_key, credentials_encrypted FROM merchant_connections"
+        )
+        for connection_id, merchant_id, partition_key, encrypted in rows:
+            owner = f"merchant {merchant_id!r} (connection {partition_key})"
+            db.execute(
+                "UPDATE merchant_connections SET credentials_encrypted = :credentials WHERE id = :id",
+                {"credentials": box.rotate(encrypted, owner=owner), "id": connection_id},
+            )
         return len(rows)
 
 
