@@ -20,7 +20,7 @@ from resolve_sync.store.connection_records import (
     connection_from_row,
     get_connection,
 )
-from resolve_sync.store.reads import Writes, transaction
+from resolve_sync.store.reads import Writes, stored_now, transaction
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -61,6 +61,7 @@ def update_connection(target: Target, partition_key: str, **changes: Any) -> Con
         if "bookkeeping_account_ids" in values:
             values["bookkeeping_account_ids"] = orjson.dumps(values["bookkeeping_account_ids"] or {}).decode()
         if values:
+            values["updated_at"] = stored_now()
             assignments = ", ".join(f"{name} = :{name}" for name in values)
             db.execute(
                 f"UPDATE merchant_connections SET {assignments} WHERE id = :id", {**values, "id": current.id}

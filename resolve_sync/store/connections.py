@@ -22,7 +22,7 @@ from resolve_sync.store.connection_records import (
     list_connections,
     pick_connection,
 )
-from resolve_sync.store.reads import Writes, transaction
+from resolve_sync.store.reads import Writes, stored_now, transaction
 from resolve_sync.store.secrets import SecretBox
 
 if TYPE_CHECKING:
@@ -72,9 +72,10 @@ def add_connection(
         db.execute(
             "INSERT INTO merchant_connections (merchant_id, partition_key, netsuite_account_id, base_url, "
             "auth_kind, credentials_encrypted, subsidiary_id, filter_field_id, account_timezone, "
-            "concurrency_limit, enabled, bookkeeping_account_ids) VALUES (:merchant_id, :partition_key, "
-            ":netsuite_account_id, :base_url, :auth_kind, :credentials_encrypted, :subsidiary_id, "
-            ":filter_field_id, :account_timezone, :concurrency_limit, :enabled, :bookkeeping_account_ids)",
+            "concurrency_limit, enabled, bookkeeping_account_ids, created_at, updated_at) VALUES (:merchant_id, "
+            ":partition_key, :netsuite_account_id, :base_url, :auth_kind, :credentials_encrypted, :subsidiary_id, "
+            ":filter_field_id, :account_timezone, :concurrency_limit, :enabled, :bookkeeping_account_ids, :now, "
+            ":now)",
             {
                 "merchant_id": merchant_id,
                 "partition_key": key,
@@ -88,6 +89,7 @@ def add_connection(
                 "concurrency_limit": concurrency_limit,
                 "enabled": enabled,
                 "bookkeeping_account_ids": "{}",
+                "now": stored_now(),
             },
         )
         return get_connection(db, key)
@@ -102,8 +104,9 @@ def rotate_credentials(target: Target, box: SecretBox) -> int:
         for connection_id, merchant_id, partition_key, encrypted in rows:
             owner = f"merchant {merchant_id!r} (connection {partition_key})"
             db.execute(
-                "UPDATE merchant_connections SET credentials_encrypted = :credentials WHERE id = :id",
-                {"credentials": box.rotate(encrypted, owner=owner), "id": connection_id},
+                "UPDATE merchant_connections SET credentials_encrypted = :credentials, updated_at = :now "
+                "WHERE id = :id",
+                {"credentials": box.rotate(encrypted, owner=owner), "id": connection_id, "now": stored_now()},
             )
         return len(rows)
 

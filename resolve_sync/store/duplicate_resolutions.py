@@ -7,13 +7,12 @@ connection for the sync and tests), so `resolve-sync duplicates distinct` answer
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import TYPE_CHECKING, Union
 
 from resolve_sync import validation
 from resolve_sync.errors import ConfigurationError
 from resolve_sync.kinds import Resolution
-from resolve_sync.store.reads import Writes, transaction
+from resolve_sync.store.reads import Writes, stored_now, transaction
 from resolve_sync.store.resolution_records import ResolutionRecord, list_resolutions
 
 if TYPE_CHECKING:
@@ -65,8 +64,7 @@ def record_resolution(
                 **keys,
                 "resolution": str(resolution),
                 "by": resolved_by,
-                # naive UTC, as models.UTCDateTime stores every timestamp
-                "created": dt.datetime.now(dt.UTC).replace(tzinfo=None),
+                "created": stored_now(),
             },
         )
     return left, right

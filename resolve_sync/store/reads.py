@@ -256,6 +256,11 @@ def _postgresql(url: str, writable: bool = False) -> DriverReads | None:
 # naive datetimes, dates, Decimals and parsed JSON. Stored timestamps are naive UTC (models.UTCDateTime).
 
 
+def stored_now() -> dt.datetime:
+    """Now as the store keeps timestamps: naive UTC (models.UTCDateTime), for the statements written here."""
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
 def utc(value: Any) -> dt.datetime | None:
     if value is None:
         return None

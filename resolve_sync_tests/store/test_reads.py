@@ -390,6 +390,30 @@ def test_small_changes_over_the_driver_write_what_the_models_then_read(store, sa
     assert forget_resolution(writes, "acme", "netsuite:20", "netsuite:30") == "distinct"
     assert orm_rows(store, select(DuplicateResolution)) == []
 
+    from resolve_sync.store.connections import add_connection, rotate_credentials
+    from resolve_sync.store.secrets import SecretBox
+    from resolve_sync_tests.sandbox_helpers import ACCOUNT_ID, TBA
+
+    box = SecretBox.from_environment()
+    added = add_connection(
+        writes,
+        box,
+        merchant_id="beta",
+        netsuite_account_id=ACCOUNT_ID,
+        auth_kind="tba",
+        credentials=TBA,
+        subsidiary_id=2,
+        account_timezone="Europe/London",
+    )
+    beta = pick_connection(EngineReads(store), "beta", 2)
+    assert added == beta and beta.enabled and beta.bookkeeping_account_ids == {} and not beta.needs_reconnect
+    assert beta.credentials(box) == TBA
+    assert (
+        rotate_credentials(writes, box) == 2
+        and pick_connection(EngineReads(store), "beta").credentials(box) == TBA
+    )
+    remove_connection(writes, "beta|2")
+
     assert orm_rows(store, select(SyncRun))
     remove_connection(writes, "acme|3")
     assert orm_rows(store, select(MerchantConnection)) == [] and orm_rows(store, select(SyncRun)) == []
