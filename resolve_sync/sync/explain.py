@@ -18,6 +18,7 @@ from resolve_sync.store.reads import Reads, as_reads, boolean, day, document, mo
 from resolve_sync.sync import lookups
 from resolve_sync.sync.duplicates import duplicate_pairs, resolution_commands, resolutions
 from resolve_sync.sync.hierarchy import archive_reason, invoice_owner, top_level_ancestors
+from resolve_sync.sync.records import CUSTOMER_COLUMNS, INVOICE_COLUMNS
 from resolve_sync.sync.scope import invoice_window_start, is_in_filter
 from resolve_sync.sync.transform import (
     InvalidRecord,
@@ -291,21 +292,7 @@ STAGED_COLUMNS: dict[RecordKind, tuple[str, dict[str, Any]]] = {
     RecordKind.CUSTOMER: (
         "netsuite_staged_customers",
         {
-            **dict.fromkeys(
-                (
-                    "connection_id",
-                    "netsuite_id",
-                    "entityid",
-                    "companyname",
-                    "email",
-                    "phone",
-                    "isinactive",
-                    "parent",
-                    "filter_value",
-                    "lastmodified",
-                ),
-                _as_is,
-            ),
+            **dict.fromkeys(("connection_id", "netsuite_id", *CUSTOMER_COLUMNS), _as_is),
             "in_scope": boolean,
             "changed_run_id": _as_is,
             "extracted_run_id": _as_is,
@@ -314,22 +301,7 @@ STAGED_COLUMNS: dict[RecordKind, tuple[str, dict[str, Any]]] = {
     RecordKind.INVOICE: (
         "netsuite_staged_invoices",
         dict.fromkeys(
-            (
-                "connection_id",
-                "netsuite_id",
-                "tranid",
-                "trandate",
-                "duedate",
-                "entity",
-                "status",
-                "currency",
-                "foreigntotal",
-                "foreignamountunpaid",
-                "memo",
-                "lastmodified",
-                "changed_run_id",
-                "extracted_run_id",
-            ),
+            ("connection_id", "netsuite_id", *INVOICE_COLUMNS, "changed_run_id", "extracted_run_id"),
             _as_is,
         ),
     ),

@@ -34,6 +34,7 @@ from resolve_sync.netsuite.timestamps import PYTHON_FORMAT, local_to_utc, to_tim
 from resolve_sync.store.database import copy_rows, upsert_insert
 from resolve_sync.store.models import StagedCustomer, StagedInvoice, SyncCursor
 from resolve_sync.sync.ledger import RunContext, fence, remember_cursor
+from resolve_sync.sync.records import CUSTOMER_COLUMNS, INVOICE_COLUMNS
 from resolve_sync.sync.writer import keep_statistics, record_unreadable
 
 DEFAULT_OVERLAP = dt.timedelta(minutes=15)
@@ -43,28 +44,6 @@ DEFAULT_OVERLAP = dt.timedelta(minutes=15)
 # the next run re-reads from the cursor minus the overlap, so it is not lost (R17).
 SEQUENTIAL_CHANGE_PAGES = 2
 STAGE_BATCH = 1000
-CUSTOMER_COLUMNS = (
-    "entityid",
-    "companyname",
-    "email",
-    "phone",
-    "isinactive",
-    "parent",
-    "filter_value",
-    "lastmodified",
-)
-INVOICE_COLUMNS = (
-    "tranid",
-    "trandate",
-    "duedate",
-    "entity",
-    "status",
-    "currency",
-    "foreigntotal",
-    "foreignamountunpaid",
-    "memo",
-    "lastmodified",
-)
 
 
 # -- extraction -------------------------------------------------------------------------------------------

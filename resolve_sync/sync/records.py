@@ -9,6 +9,31 @@ from typing import Any
 
 from resolve_sync.kinds import ArchiveChange, Outcome, RecordKind
 
+# The NetSuite columns the staging tables keep per record, as NetSuite sent them (extract writes them,
+# explain reads them back).
+CUSTOMER_COLUMNS = (
+    "entityid",
+    "companyname",
+    "email",
+    "phone",
+    "isinactive",
+    "parent",
+    "filter_value",
+    "lastmodified",
+)
+INVOICE_COLUMNS = (
+    "tranid",
+    "trandate",
+    "duedate",
+    "entity",
+    "status",
+    "currency",
+    "foreigntotal",
+    "foreignamountunpaid",
+    "memo",
+    "lastmodified",
+)
+
 
 @dataclass(frozen=True)
 class CustomerFacts:
