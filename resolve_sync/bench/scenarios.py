@@ -435,7 +435,8 @@ def apply_scenarios(customers: int, invoices: int, url: str, raw_url: str, engin
             )
         )
         again_s, again = _timed(lambda: _sync(engine, server, connection))
-        requests_per_kind = again["netsuite_requests"] / 2
+        # The run's count includes the subsidiary check (R2) every run starts with.
+        requests_per_kind = (again["netsuite_requests"] - 1) / 2
         results.append(
             Result(
                 "nightly_no_change",
@@ -447,7 +448,7 @@ def apply_scenarios(customers: int, invoices: int, url: str, raw_url: str, engin
                 },
                 "the initial sync's elapsed time",
                 round(again_s / first_s, 3),
-                "0 writes, <= 3 requests per record kind",
+                "0 writes, <= 3 requests per record kind (+ the subsidiary check)",
                 again["written"] == 0 and requests_per_kind <= 3,
             )
         )

@@ -215,6 +215,7 @@ def sync_partition(
                 as_of=as_of,
                 full_refresh=full_refresh,
                 dagster_run_id=context.run_id,
+                read_ahead=steps.STREAMS,
             )
         except FilterFieldInvalid as invalid:
             events.extend(_evaluation(key, c) for c in reporting.invalid_filter_checks(invalid))

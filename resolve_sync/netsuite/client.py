@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -128,6 +129,10 @@ class NetSuiteClient:
             max_connections=max(self.budget.limit * 2, 10),
             max_keepalive_connections=max(self.budget.limit * 2, 10),
         )
+        # Pages asked for ahead of time (`prefetch`), by what was asked; each answer is handed out once.
+        self._ahead: dict[tuple[str, int, RowShape], Future[Page]] = {}
+        self._ahead_lock = threading.Lock()
+        self._ahead_pool: ThreadPoolExecutor | None = None
         self._http = httpx.Client(
             base_url=self.base_url,
             auth=auth,
@@ -140,6 +145,8 @@ class NetSuiteClient:
         return f"NetSuiteClient(account_id={self.account_id!r}, base_url={self.base_url!r})"
 
     def close(self) -> None:
+        if self._ahead_pool is not None:
+            self._ahead_pool.shutdown(wait=True)  # each was counted when asked: let it be sent
         self._http.close()
 
     def __enter__(self) -> NetSuiteClient:
@@ -157,9 +164,10 @@ class NetSuiteClient:
 
     # -- requests ----------------------------------------------------------------------------------------
 
-    def _send_once(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    def _send_once(self, method: str, path: str, *, counted: bool = False, **kwargs: Any) -> httpx.Response:
         with self.budget.slot():
-            self.stats.add(requests=1)
+            if not counted:
+                self.stats.add(requests=1)
             try:
                 response = self._http.request(method, path, **kwargs)
                 response.read()
@@ -174,10 +182,24 @@ class NetSuiteClient:
         self.budget.adaptive.on_success()
         return response
 
-    def _send(self, method: str, path: str, read: Callable[[httpx.Response], T], **kwargs: Any) -> T:
+    def _send(
+        self,
+        method: str,
+        path: str,
+        read: Callable[[httpx.Response], T],
+        *,
+        counted: bool = False,
+        **kwargs: Any,
+    ) -> T:
         """Send with retries; `read` parses and checks the answer inside the loop, so an answer cut off
-        on the way (a retryable `NetSuiteProtocolError`) is asked for again like a 503."""
+        on the way (a retryable `NetSuiteProtocolError`) is asked for again like a 503. `counted`: the
+        first attempt is already in `stats.requests` (a prefetch counts it when asked, not when sent)."""
         policy = self.retry
+        first = [counted]
+
+        def attempt() -> T:
+            already, first[0] = first[0], False
+            return read(self._send_once(method, path, counted=already, **kwargs))
 
         def count_retry(_: Any) -> None:
             self.stats.add(retries=1)
@@ -189,7 +211,7 @@ class NetSuiteClient:
             before_sleep=count_retry,
             reraise=True,
         )
-        return retrying(lambda: read(self._send_once(method, path, **kwargs)))
+        return retrying(attempt)
 
     def _json_object(self, response: httpx.Response, model: type[BaseModel], what: str) -> dict[str, Any]:
         """The body, checked against `model`, as NetSuite sent it (the check builds nothing we keep)."""
@@ -197,21 +219,45 @@ class NetSuiteClient:
         validated(model, body, response, self.account_id, what)
         return body
 
+    def prefetch(self, query: str, *, limit: int = MAX_PAGE, shape: RowShape = KEYED) -> None:
+        """Ask for the first page of `query` now, in the background: the next `suiteql` call with the same
+        query, limit and shape gets this answer (or its error) instead of asking again. A run uses it to send
+        its first questions together rather than one round trip after another; an answer nobody asks for
+        costs one request and is dropped when the client closes."""
+        with self._ahead_lock:
+            if self._ahead_pool is None:
+                self._ahead_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="netsuite-ahead")
+            key = (query, limit, shape)
+            if key not in self._ahead:
+                # Counted now, so whoever reads `stats` after this call sees it, sent or not yet.
+                self.stats.add(requests=1)
+                self._ahead[key] = self._ahead_pool.submit(self._suiteql_page, query, limit, 0, shape, True)
+
     def suiteql(self, query: str, *, limit: int = MAX_PAGE, offset: int = 0, shape: RowShape = KEYED) -> Page:
         """One page of a SuiteQL query; keys lower-cased (NetSuite's casing may vary).
 
         Rows must have `shape` (by default a valid `id`; pass `responses.UNKEYED` for a query that selects
         none, such as an aggregate); rows that do not are on `page.rejected`, not in `page.items`."""
-        page = self._send(
+        ahead = None
+        if offset == 0 and self._ahead:
+            with self._ahead_lock:
+                ahead = self._ahead.pop((query, limit, shape), None)
+        page = ahead.result() if ahead is not None else self._suiteql_page(query, limit, offset, shape)
+        self.stats.add(rows=len(page.items), rejected_rows=len(page.rejected))
+        return page
+
+    def _suiteql_page(
+        self, query: str, limit: int, offset: int, shape: RowShape, counted: bool = False
+    ) -> Page:
+        return self._send(
             "POST",
             SUITEQL_PATH,
             lambda response: suiteql_page(response, self.account_id, shape=shape, offset=offset),
+            counted=counted,
             params={"limit": limit, "offset": offset},
             json={"q": query},
             headers={"Prefer": "transient"},
         )
-        self.stats.add(rows=len(page.items), rejected_rows=len(page.rejected))
-        return page
 
     def suiteql_all(self, query: str, *, page_size: int = MAX_PAGE, shape: RowShape = KEYED) -> CheckedRows:
         """Every row of a small query (offset paging; use `scan` for anything that may pass 100,000 rows).

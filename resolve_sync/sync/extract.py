@@ -31,10 +31,12 @@ from resolve_sync.netsuite.queries import (
 from resolve_sync.netsuite.responses import UNKEYED, CheckedRows
 from resolve_sync.netsuite.scan import Rows, ScanQuery, full_scan, incremental_scan
 from resolve_sync.netsuite.timestamps import PYTHON_FORMAT, local_to_utc, to_timestamp_literal, utc_to_local
+from resolve_sync.store.connection_records import Connection
 from resolve_sync.store.database import copy_rows, upsert_insert
 from resolve_sync.store.models import StagedCustomer, StagedInvoice, SyncCursor
 from resolve_sync.sync.ledger import RunContext, fence, remember_cursor
 from resolve_sync.sync.records import CUSTOMER_COLUMNS, INVOICE_COLUMNS
+from resolve_sync.sync.scope import invoice_window_start
 from resolve_sync.sync.writer import keep_statistics, record_unreadable
 
 DEFAULT_OVERLAP = dt.timedelta(minutes=15)
@@ -50,17 +52,49 @@ STAGE_BATCH = 1000
 
 
 def _since(engine: Engine, ctx: RunContext, stream: str, overlap: dt.timedelta) -> str | None:
-    if ctx.full:
-        return None
+    return None if ctx.full else _cursor_since(engine, ctx.connection, stream, overlap)
+
+
+def _cursor_since(engine: Engine, connection: Connection, stream: str, overlap: dt.timedelta) -> str | None:
+    """Where an incremental read of `stream` starts (account-local time), or None: read it whole."""
     with engine.connect() as db:
         cursor = db.scalar(
             select(SyncCursor.last_modified).where(
-                SyncCursor.connection_id == ctx.connection.id, SyncCursor.stream == stream
+                SyncCursor.connection_id == connection.id, SyncCursor.stream == stream
             )
         )
     if cursor is None:
         return None
-    return utc_to_local(cursor - overlap, ctx.connection.account_timezone)
+    return utc_to_local(cursor - overlap, connection.account_timezone)
+
+
+def opening_probes(
+    engine: Engine,
+    connection: Connection,
+    *,
+    subsidiary_id: int | None,
+    as_of: dt.date,
+    full: bool,
+    streams: Iterable[str] = ("customers", "invoices"),
+) -> list[str]:
+    """The first question each stream's read asks NetSuite (its count and key-range probe), as the read
+    will ask it, so a run can send them together with its first request instead of one round trip after
+    another (`NetSuiteClient.prefetch`). The run's mode is not decided yet: `full` is the caller's best
+    guess, and a wrong guess costs one unused request, not a wrong read."""
+    field = connection.filter_field_id
+    queries = {
+        "customers": (
+            customer_scan(subsidiary_id=subsidiary_id, filter_field_id=field),
+            customer_changes(subsidiary_id=subsidiary_id, filter_field_id=field),
+        ),
+        "invoices": (invoice_scan(subsidiary_id=subsidiary_id, since=invoice_window_start(as_of)),) * 2,
+    }
+    probes = []
+    for stream in streams:
+        whole, changes = queries[stream]
+        since = None if full else _cursor_since(engine, connection, stream, DEFAULT_OVERLAP)
+        probes.append((whole if since is None else _changed_query(changes, since)).probe_sql())
+    return probes
 
 
 def extract_customers(
@@ -109,12 +143,7 @@ def extract_invoices(
 def _changes(client: NetSuiteClient, query: ScanQuery, since: str) -> Iterable[Rows]:
     """What changed since the cursor (R17): counted first (one request); nothing, a keyset read of a few
     pages, or a parallel ranged read of a mass change."""
-    changed = replace(
-        query,
-        where=" AND ".join(
-            f"({p})" for p in (query.where, f"{query.modified} >= {to_timestamp_literal(since)}") if p
-        ),
-    )
+    changed = _changed_query(query, since)
     probe = client.suiteql(changed.probe_sql(), limit=1, shape=UNKEYED)
     count = (probe.items[0] if probe.items else {}).get("n")
     if count == "0":
@@ -122,6 +151,16 @@ def _changes(client: NetSuiteClient, query: ScanQuery, since: str) -> Iterable[R
     if isinstance(count, str) and count.isdigit() and int(count) > SEQUENTIAL_CHANGE_PAGES * MAX_PAGE:
         return full_scan(client, changed, probe=probe)  # the count was the scan's own range probe
     return incremental_scan(client, query, since)
+
+
+def _changed_query(query: ScanQuery, since: str) -> ScanQuery:
+    """`query` narrowed to rows modified at or after `since` (account-local time)."""
+    return replace(
+        query,
+        where=" AND ".join(
+            f"({p})" for p in (query.where, f"{query.modified} >= {to_timestamp_literal(since)}") if p
+        ),
+    )
 
 
 def _upsert(
@@ -133,7 +172,7 @@ def _upsert(
     if not rows:
         return
     scoped = ("in_scope",) if "in_scope" in rows[0] else ()
-    names = ("connection_id", "netsuite_id", "changed_run_id", "extracted_run_id", *columns, *scoped)
+    names = ("connection_id", "netsuite_id", *_run_marks(table), *columns, *scoped)
     insert = upsert_insert(engine, table)
     with engine.begin() as db:
         fence(db, ctx)
@@ -174,7 +213,7 @@ def _compiled_merge(
     columns' bind processors (None where a value goes as it is); compiled once per shape."""
     key = (engine.dialect.name, table.__tablename__, columns, scoped, full)
     if key not in _MERGE_SQL:
-        names = ["connection_id", "netsuite_id", "changed_run_id", "extracted_run_id", *columns, *scoped]
+        names = ["connection_id", "netsuite_id", *_run_marks(table), *columns, *scoped]
         statement = _merge(upsert_insert(engine, table), table, columns, scoped, full)
         compiled = statement.compile(dialect=engine.dialect, column_keys=names)
         order = tuple(compiled.positiontup or ())
@@ -183,11 +222,31 @@ def _compiled_merge(
     return _MERGE_SQL[key]
 
 
+# What an invoice's owner depends on (R5, R9): a staged customer's parent, its being in scope, its box.
+OWNER_FACTS = ("parent", "in_scope", "filter_value")
+
+
+def _run_marks(table: Any) -> tuple[str, ...]:
+    """The run ids a staged row carries: the run that last changed it (for customers also the one that last
+    changed its owner facts) and the run that last read it."""
+    owner = ("owner_changed_run_id",) if table is StagedCustomer else ()
+    return ("changed_run_id", *owner, "extracted_run_id")
+
+
 def _merge(insert: Any, table: Any, columns: tuple[str, ...], scoped: tuple[str, ...], full: bool) -> Any:
     content = [c for c in columns if c != "lastmodified"] + list(scoped)
     differs = or_(*[getattr(table, c).is_distinct_from(getattr(insert.excluded, c)) for c in content])
     values = {c: getattr(insert.excluded, c) for c in (*columns, *scoped)}
     values["changed_run_id"] = case((differs, insert.excluded.changed_run_id), else_=table.changed_run_id)
+    if table is StagedCustomer:
+        owner = [
+            getattr(table, c).is_distinct_from(getattr(insert.excluded, c))
+            for c in OWNER_FACTS
+            if c in content
+        ]
+        values["owner_changed_run_id"] = case(
+            (or_(*owner), insert.excluded.owner_changed_run_id), else_=table.owner_changed_run_id
+        )
     values["extracted_run_id"] = insert.excluded.extracted_run_id
     refresh = (
         differs if not full else or_(differs, table.extracted_run_id != insert.excluded.extracted_run_id)
@@ -305,6 +364,8 @@ def _staging_row(
         "changed_run_id": ctx.run_id,
         "extracted_run_id": ctx.run_id,
     }
+    if "parent" in columns:  # a customer
+        row["owner_changed_run_id"] = ctx.run_id
     for name in columns:
         value = item.get(name)
         # PostgreSQL text cannot hold NUL; NetSuite text can. Control characters are dropped later anyway.

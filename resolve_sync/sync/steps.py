@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -25,6 +25,7 @@ from resolve_sync import validation
 from resolve_sync.errors import ResolveSyncError
 from resolve_sync.kinds import Outcome, RecordKind, RunMode, RunStatus
 from resolve_sync.netsuite.client import NetSuiteClient
+from resolve_sync.netsuite.responses import UNKEYED
 from resolve_sync.store import run_history, run_leases
 from resolve_sync.store.connections import Connection
 from resolve_sync.store.database import shown_url
@@ -33,7 +34,7 @@ from resolve_sync.sync.apply import apply_run
 from resolve_sync.sync.cancellation import Cancellation, RunCancelled
 from resolve_sync.sync.duplicates import DuplicatePair, duplicate_pairs, duplicates_error
 from resolve_sync.sync.errors import StoreUnavailable, SyncConfigError
-from resolve_sync.sync.extract import extract_customers, extract_invoices
+from resolve_sync.sync.extract import extract_customers, extract_invoices, opening_probes
 from resolve_sync.sync.ledger import RunContext
 from resolve_sync.sync.scope import resolve_subsidiary, subsidiary_option, validate_filter_field
 
@@ -52,6 +53,8 @@ COUNT_NAMES = (
     "retries",
 )
 HELD_BACK_EXAMPLES = 50
+# What one process reads, in order, when it runs a whole sync (run_sync, a fleet run's connection).
+STREAMS = ("customers", "invoices")
 
 
 @dataclass(frozen=True)
@@ -98,10 +101,14 @@ def begin(
     full_refresh: bool = False,
     dagster_run_id: str | None = None,
     cancel: Cancellation | None = None,
+    read_ahead: Sequence[str] = (),
 ) -> RunContext:
     """The connection's stored values, then R2 and R11: a wrong subsidiary or filter field fails before a
     record is written; then the connection's run lease (R13). A refusal, whatever its cause, is kept in the
-    run history with its reason and raised."""
+    run history with its reason and raised.
+
+    `read_ahead`: the streams (customers, invoices) whose first question to NetSuite goes out with the
+    subsidiary check, so the run waits one round trip for all of them (used when this process reads them)."""
     try:
         check_connection(connection)
         validation.logical_date(as_of)
@@ -114,6 +121,8 @@ def begin(
                 f"{subsidiary_option(connection)}`.",
             )
         _check(cancel, connection)
+        before = client.stats.as_dict()
+        _ask_ahead(client, engine, connection, as_of, full_refresh, read_ahead)
         subsidiary_id = resolve_subsidiary(client, connection)
         validate_filter_field(client, connection)
         _check(cancel, connection)
@@ -126,6 +135,7 @@ def begin(
             dagster_run_id=dagster_run_id,
             holder=_holder(dagster_run_id),
         )
+        ledger.add_counts(engine, run.run_id, _requests_since(client, before))
     except KeyboardInterrupt:
         _reject(engine, connection, as_of, RunCancelled("cancelled by KeyboardInterrupt"), dagster_run_id)
         raise
@@ -133,6 +143,29 @@ def begin(
         _reject(engine, connection, as_of, refused, dagster_run_id)
         raise
     return replace(run, cancel=cancel) if cancel is not None else run
+
+
+def _ask_ahead(
+    client: NetSuiteClient,
+    engine: Engine,
+    connection: Connection,
+    as_of: dt.date,
+    full_refresh: bool,
+    streams: Sequence[str],
+) -> None:
+    """Each stream's opening probe, sent now under the stored subsidiary: the check below only confirms it
+    (R2), and a read that turns out to ask something else (another subsidiary, a full run R10 forces) just
+    leaves the early answer unused."""
+    if streams and connection.subsidiary_id is not None:
+        for query in opening_probes(
+            engine,
+            connection,
+            subsidiary_id=connection.subsidiary_id,
+            as_of=as_of,
+            full=full_refresh,
+            streams=streams,
+        ):
+            client.prefetch(query, limit=1, shape=UNKEYED)
 
 
 def check_connection(connection: Connection) -> None:
@@ -209,7 +242,14 @@ def continue_or_begin(
     if run_id is not None:
         return ledger.load_run(engine, connection, run_id, holder=_holder(dagster_run_id))
     return begin(
-        client, engine, connection, as_of=as_of, full_refresh=full_refresh, dagster_run_id=dagster_run_id
+        client,
+        engine,
+        connection,
+        as_of=as_of,
+        full_refresh=full_refresh,
+        dagster_run_id=dagster_run_id,
+        # Each asset's step has a client of its own: only the customers' read is this step's.
+        read_ahead=("customers",),
     )
 
 
@@ -268,6 +308,7 @@ def run_sync(
         full_refresh=full_refresh,
         dagster_run_id=dagster_run_id,
         cancel=cancel,
+        read_ahead=STREAMS,
     )
     customers = stage_customers(client, engine, run)
     if customers.blocked:
@@ -320,11 +361,18 @@ def _step(engine: Engine, run: RunContext, client: NetSuiteClient | None = None)
         raise
     finally:
         if client is not None:
-            after = client.stats.as_dict()
-            counts["netsuite_requests"] += after.get("requests", 0) - before.get("requests", 0)
-            counts["retries"] += after.get("retries", 0) - before.get("retries", 0)
+            counts.update(_requests_since(client, before))
         with contextlib.suppress(Exception):
             ledger.add_counts(engine, run.run_id, counts)
+
+
+def _requests_since(client: NetSuiteClient, before: Mapping[str, int]) -> dict[str, int]:
+    """The NetSuite requests (and retries) the client made since `before`, under the run's count names."""
+    after = client.stats.as_dict()
+    return {
+        "netsuite_requests": after["requests"] - before.get("requests", 0),
+        "retries": after["retries"] - before.get("retries", 0),
+    }
 
 
 def _store_unavailable(engine: Engine, run: RunContext, error: DBAPIError) -> StoreUnavailable:

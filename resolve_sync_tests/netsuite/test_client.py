@@ -240,3 +240,24 @@ def test_transport_errors_name_the_account_not_the_secret() -> None:
         client.suiteql("SELECT id FROM customer")
     assert ACCOUNT_ID in str(raised.value) and TBA["token_secret"] not in str(raised.value)
     assert isinstance(raised.value.__context__, type(None) | httpx.TransportError)
+
+
+def test_a_prefetched_page_is_the_answer_to_the_same_question_once(sandbox_server) -> None:
+    """Asked ahead, the page is handed to the first `suiteql` of the same query; the next one asks again.
+    A query that fails fails where its answer is read, with the same error as asking directly."""
+    with tba_client(sandbox_server) as client:
+        client.prefetch(ACTIVE_SUBSIDIARIES)
+        client.prefetch(ACTIVE_SUBSIDIARIES)  # already on its way: not asked twice
+        client.prefetch("SELECT nosuchcolumn FROM customer", limit=1)
+        client.prefetch("SELECT id FROM customer", limit=3)  # never read: dropped when the client closes
+        ahead = client.suiteql(ACTIVE_SUBSIDIARIES)
+        assert client.stats.requests == 3
+        assert client.suiteql(ACTIVE_SUBSIDIARIES).items == ahead.items
+        assert client.stats.requests == 4
+        with pytest.raises(NetSuiteQueryError) as asked_ahead:
+            client.suiteql("SELECT nosuchcolumn FROM customer", limit=1)
+        with pytest.raises(NetSuiteQueryError) as asked_now:
+            client.suiteql("SELECT nosuchcolumn FROM customer", limit=1)
+        assert str(asked_ahead.value) == str(asked_now.value)
+    with admin(sandbox_server.base_url) as control:
+        assert control.get("/_sandbox/stats").json()["requests_total"] == 5
