@@ -388,7 +388,9 @@ class StagedCustomer(Base):
 
     `in_scope` is true for customers the subsidiary scan returned; ancestors fetched only to resolve a
     sub-customer's top-level parent (R5) are staged with `in_scope` false. `changed_run_id` is the run
-    that last saw a different value, so a run plans only what changed.
+    that last saw a different value, so a run plans only what changed; `owner_changed_run_id` the run that
+    last saw a different parent, scope or filter box, the facts the owner of an invoice below depends on
+    (NULL: staged before it was kept, so treated as changed).
     """
 
     __tablename__ = "netsuite_staged_customers"
@@ -408,6 +410,7 @@ class StagedCustomer(Base):
     lastmodified: Mapped[str | None] = mapped_column(Text)
     in_scope: Mapped[bool] = mapped_column(Boolean)
     changed_run_id: Mapped[int] = mapped_column(Integer)
+    owner_changed_run_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     extracted_run_id: Mapped[int] = mapped_column(Integer)
 
 

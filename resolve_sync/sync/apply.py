@@ -52,7 +52,7 @@ def apply_run(engine: Engine, ctx: RunContext) -> Counter[str]:
             lambda db, rows: _plan_customers(db, ctx, rows, facts, adopt, duplicates),
         )
     owners = lookups.customer_owners(engine, ctx.connection)
-    affected = descendants_of(lookups.customers_changed_since(engine, ctx), facts)
+    affected = descendants_of(lookups.owners_changed_since(engine, ctx), facts)
     everything = ctx.full or len(affected) > MAX_AFFECTED_CUSTOMERS
     extra = None if everything else StagedInvoice.entity.in_(sorted(affected))
     for batch in _rows_to_plan(

@@ -295,6 +295,7 @@ STAGED_COLUMNS: dict[RecordKind, tuple[str, dict[str, Any]]] = {
             **dict.fromkeys(("connection_id", "netsuite_id", *CUSTOMER_COLUMNS), _as_is),
             "in_scope": boolean,
             "changed_run_id": _as_is,
+            "owner_changed_run_id": _as_is,
             "extracted_run_id": _as_is,
         },
     ),

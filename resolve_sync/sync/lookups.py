@@ -46,11 +46,14 @@ def customer_facts(source: Source, connection: Connection) -> dict[str, Customer
     }
 
 
-def customers_changed_since(source: Source, ctx: RunContext) -> list[str]:
-    """Staged customers (in scope or ancestors) NetSuite changed since the connection's last successful run."""
+def owners_changed_since(source: Source, ctx: RunContext) -> list[str]:
+    """Staged customers (in scope or ancestors) whose parent, scope or filter box NetSuite changed since the
+    connection's last successful run: only these can give an invoice below them another owner (R5, R9).
+    A row staged before the marker was kept (NULL) counts by its last change of any kind."""
     rows = as_reads(source).rows(
         "SELECT netsuite_id FROM netsuite_staged_customers "
-        "WHERE connection_id = :connection AND changed_run_id > :since",
+        "WHERE connection_id = :connection AND changed_run_id > :since "
+        "AND (owner_changed_run_id IS NULL OR owner_changed_run_id > :since)",
         {"connection": ctx.connection.id, "since": ctx.since_run_id},
     )
     return [netsuite_id for (netsuite_id,) in rows]

@@ -250,7 +250,7 @@ def test_explain_and_duplicates_read_over_the_driver_what_the_engine_and_models_
             "invoice_links": lookups.links(source, connection, RecordKind.INVOICE, ["100", "101", "999"]),
             "no_links": lookups.links(source, connection, RecordKind.CUSTOMER, []),
             "changed": sorted(
-                lookups.customers_changed_since(
+                lookups.owners_changed_since(
                     source, types.SimpleNamespace(connection=connection, since_run_id=0)
                 )
             ),
