@@ -21,7 +21,7 @@ from operator import itemgetter
 from typing import Any
 
 import orjson
-from sqlalchemy import JSON, Engine, bindparam, insert, select, text, update
+from sqlalchemy import JSON, Engine, insert, select, text, update
 from sqlalchemy.engine import Connection as DB
 from sqlalchemy.exc import IntegrityError
 
@@ -224,16 +224,17 @@ def _update_links(db: DB, ctx: RunContext, kind: RecordKind, actions: list[Actio
         )
         db.exec_driver_sql(f"DROP TABLE {delta}")
         return
-    db.execute(
-        update(link_model)
-        .where(
-            link_model.merchant_id == ctx.connection.merchant_id,
-            link_model.netsuite_account_id == ctx.connection.netsuite_account_id,
-            link_model.netsuite_id == bindparam("b_netsuite_id"),
-        )
-        .values(synced_values=bindparam("b_synced"), synced_at=now)
-        .execution_options(synchronize_session=False),
-        [{"b_netsuite_id": a.netsuite_id, "b_synced": a.synced_values} for a in actions],
+    # The driver's executemany with the columns' own bind processors, as `_insert_rows` does on SQLite.
+    merchant, account = ctx.connection.merchant_id, ctx.connection.netsuite_account_id
+    db.exec_driver_sql(
+        f"UPDATE {link_model.__tablename__} SET synced_values = ?, synced_at = ? "
+        "WHERE merchant_id = ? AND netsuite_account_id = ? AND netsuite_id = ?",
+        _bound(
+            db,
+            link_model,
+            ["synced_values", "synced_at", "merchant_id", "netsuite_account_id", "netsuite_id"],
+            [[a.synced_values, now, merchant, account, a.netsuite_id] for a in actions],
+        ),
     )
 
 
