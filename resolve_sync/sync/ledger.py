@@ -120,6 +120,15 @@ def start_run(
     return RunContext(run_id, connection, mode, as_of, subsidiary_id, since or 0, holder)
 
 
+def refuse_if_held(engine: Engine, connection: Connection) -> None:
+    """R13 before a run asks NetSuite anything: a connection a live run holds refuses this one at once,
+    naming it, rather than after requests that would compete with that run's. `start_run`'s lease is
+    still what decides (two runs starting together)."""
+    held = run_leases.current(engine, connection.id)
+    if held is not None and not run_leases.is_stale(held, utcnow()):
+        raise _already_active(engine, connection, held)
+
+
 def _already_active(
     engine: Engine, connection: Connection, held: run_leases.Lease | None
 ) -> RunAlreadyActive:

@@ -25,6 +25,7 @@ from resolve_sync import validation
 from resolve_sync.errors import ResolveSyncError
 from resolve_sync.kinds import Outcome, RecordKind, RunMode, RunStatus
 from resolve_sync.netsuite.client import NetSuiteClient
+from resolve_sync.netsuite.queries import InvalidQueryParameter
 from resolve_sync.netsuite.responses import UNKEYED
 from resolve_sync.store import run_history, run_leases
 from resolve_sync.store.connections import Connection
@@ -121,6 +122,7 @@ def begin(
                 f"{subsidiary_option(connection)}`.",
             )
         _check(cancel, connection)
+        ledger.refuse_if_held(engine, connection)
         before = client.stats.as_dict()
         _ask_ahead(client, engine, connection, as_of, full_refresh, read_ahead)
         subsidiary_id = resolve_subsidiary(client, connection)
@@ -155,17 +157,25 @@ def _ask_ahead(
 ) -> None:
     """Each stream's opening probe, sent now under the stored subsidiary: the check below only confirms it
     (R2), and a read that turns out to ask something else (another subsidiary, a full run R10 forces) just
-    leaves the early answer unused."""
-    if streams and connection.subsidiary_id is not None:
-        for query in opening_probes(
+    leaves the early answer unused. Nothing is asked ahead for a filter field that cannot go into a query
+    (R11 refuses it below, with its own message), and at most one probe fewer than the concurrency limit,
+    so the subsidiary check is never queued behind them."""
+    streams = streams[: max(0, client.budget.limit - 1)]
+    if not streams or connection.subsidiary_id is None:
+        return
+    try:
+        probes = opening_probes(
             engine,
             connection,
             subsidiary_id=connection.subsidiary_id,
             as_of=as_of,
             full=full_refresh,
             streams=streams,
-        ):
-            client.prefetch(query, limit=1, shape=UNKEYED)
+        )
+    except InvalidQueryParameter:
+        return
+    for query in probes:
+        client.prefetch(query, limit=1, shape=UNKEYED)
 
 
 def check_connection(connection: Connection) -> None:
