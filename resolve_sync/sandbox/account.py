@@ -11,7 +11,7 @@ import itertools
 import sqlite3
 import tempfile
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -467,8 +467,11 @@ class SandboxAccount:
 
     # -- reads -------------------------------------------------------------------------------------------
 
-    def execute(self, sql: str, params: Iterable[Any] = ()) -> tuple[list[str], Iterator[tuple[Any, ...]]]:
-        cursor = self.reader().execute(sql, tuple(params))
+    def execute(
+        self, sql: str, params: Iterable[Any] | Mapping[str, Any] = ()
+    ) -> tuple[list[str], Iterator[tuple[Any, ...]]]:
+        """Run one statement on this thread's connection; `params` positional or named (a mapping)."""
+        cursor = self.reader().execute(sql, params if isinstance(params, Mapping) else tuple(params))
         return [d[0].lower() for d in cursor.description], cursor
 
     def count(self, table: str) -> int:

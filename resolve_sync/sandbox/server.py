@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import socket
 import threading
 from pathlib import Path
@@ -68,6 +69,15 @@ class SandboxServer:
         return self
 
     def serve_forever(self) -> None:
+        """Serve in this thread until stopped: the sandbox's own process (`sandbox serve`).
+
+        The loaded fixture (every record as Python objects) and the imported libraries are kept for the
+        process's life; frozen out of the garbage collector here, the collections that a page's
+        allocations trigger no longer walk them (a full one took about 75 ms at 200,000 customers, a
+        pause every request in flight waited for). Not done in `start()`: a test process's objects
+        must stay collectable."""
+        gc.collect()
+        gc.freeze()
         self._server.run(sockets=[self._socket])
 
     def stop(self) -> None:

@@ -8,6 +8,7 @@ SYSDATE, ADD_MONTHS, NVL, ROWNUM, joins, EXISTS, GROUP BY, aggregates) is transl
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -16,10 +17,17 @@ from typing import Any
 
 import sqlglot
 from sqlglot import exp
+from sqlglot.dialects.oracle import Oracle
 from sqlglot.errors import SqlglotError
+from sqlglot.tokens import TokenType
 
 from resolve_sync.sandbox.schema import INVOICE_STATUS_LABELS, Kind, Table
-from resolve_sync.sandbox.sql_functions import STORED, SuiteQLFunctionError, strptime_to_stored
+from resolve_sync.sandbox.sql_functions import (
+    FAST_FORMATS,
+    STORED,
+    SuiteQLFunctionError,
+    strptime_to_stored,
+)
 
 MAX_QUERY_LENGTH = 100_000
 
@@ -71,7 +79,12 @@ class CompiledQuery:
     star_tables: list[Table] = field(default_factory=list)
 
 
-def compile_suiteql(query: str, tables: dict[str, Table], denied: set[str]) -> CompiledQuery:
+def compile_suiteql(
+    query: str, tables: dict[str, Table], denied: set[str] | frozenset[str], *, placeholders: int = 0
+) -> CompiledQuery:
+    """Check and translate one query. `placeholders`: how many of our own `:nsq_pN` parameters the text
+    carries (a template of `QueryCompiler`); a client's bind variables are refused, as NetSuite's REST
+    SuiteQL takes none."""
     if not isinstance(query, str) or not query.strip() or len(query) > MAX_QUERY_LENGTH:
         raise unsupported()
     try:
@@ -81,6 +94,11 @@ def compile_suiteql(query: str, tables: dict[str, Table], denied: set[str]) -> C
     if len(statements) != 1 or not isinstance(statements[0], exp.Select | exp.Union):
         raise unsupported()
     statement = statements[0]
+    allowed = {_parameter_name(i) for i in range(placeholders)}
+    if statement.find(exp.Parameter) or any(
+        p.name not in allowed for p in statement.find_all(exp.Placeholder)
+    ):
+        raise unsupported()
     aliases = _check_tables(statement, tables, denied)
     _check_columns(statement, tables, aliases)
     _check_account_subsidiary_filter(statement, aliases)
@@ -89,6 +107,7 @@ def compile_suiteql(query: str, tables: dict[str, Table], denied: set[str]) -> C
         statement = statement.transform(lambda node: _translate(node, tables, aliases))
         _check_functions(statement)
         kinds, star_tables = _output_kinds(statement, tables, aliases)
+        statement = statement.transform(_inline_to_char)
         sql = statement.sql(dialect="sqlite", identify=True)
         count_sql = _count_sql(statement, sql)
     except SuiteQLError:
@@ -96,6 +115,140 @@ def compile_suiteql(query: str, tables: dict[str, Table], denied: set[str]) -> C
     except (SqlglotError, RecursionError, ValueError, TypeError, AttributeError):
         raise unsupported() from None
     return CompiledQuery(sql=sql, count_sql=count_sql, kinds=kinds, star_tables=star_tables)
+
+
+# -- templates: one compilation per query shape --------------------------------------------------------------
+
+TEMPLATE_CACHE_SIZE = 512
+MAX_PARAMETER_DIGITS = 18  # fits SQLite's 64-bit integer, so binding it means what the literal meant
+# A whole-number literal compared with a column: the only literals turned into parameters. Their value
+# changes nothing but the rows (not the checks, the translation or the output's kinds), and SQLite
+# compares a bound integer exactly as the literal (neither has an affinity). ROWNUM bounds, IN lists,
+# ORDER BY positions, FETCH FIRST counts and the like stay literal, so they stay part of the key.
+_COMPARISONS = (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE)
+
+
+@dataclass(frozen=True)
+class PreparedQuery:
+    """A compiled query and the values of its parameters (`:nsq_pN`), for SQLite to bind."""
+
+    compiled: CompiledQuery
+    params: dict[str, int]
+
+
+class QueryCompiler:
+    """Compiles SuiteQL once per query *shape*, not once per query text.
+
+    Why: a keyset scan sends the same query with new key bounds on every page (`c.id > 41000 AND
+    c.id <= 54000`), and parsing and translating it with sqlglot cost more CPU than serving the page.
+    Whole-number literals compared with a column become bound parameters of one compiled template,
+    cached by the query text with those literals replaced; the literals' values are read from sqlglot's
+    tokens on each request (a tenth of a parse). Everything else about the query is part of the key, so a
+    template is reused only for a query that differs in such values alone. The compilation depends only
+    on the query and the account's schema (fixed when the account is loaded), never on its data, so the
+    admin API changing rows cannot make a cached template wrong. Both caches are bounded LRUs.
+
+    Misses compile under a lock: the first page of a scan arrives as many requests at once, and each
+    compiling the same template in parallel would only queue for the GIL and delay them all.
+    """
+
+    def __init__(self, tables: dict[str, Table], *, maxsize: int = TEMPLATE_CACHE_SIZE) -> None:
+        self.tables = tables
+        self._lock = threading.Lock()
+        self._slots = lru_cache(maxsize=maxsize)(self._parameter_slots)
+        self._compiled = lru_cache(maxsize=maxsize)(self._compile)
+
+    def prepare(self, query: str, denied: frozenset[str]) -> PreparedQuery:
+        """The compiled query for `query` with its parameter values; SuiteQLError as `compile_suiteql`."""
+        if not isinstance(query, str) or not query.strip() or len(query) > MAX_QUERY_LENGTH:
+            raise unsupported()
+        numbers = _whole_numbers(query)
+        with self._lock:
+            if numbers:
+                canonical = _splice(query, [(start, end, "0") for start, end, _ in numbers])
+                slots = self._slots(canonical)
+                if slots:
+                    template = _splice(
+                        query, [(*numbers[i][:2], f" :{_parameter_name(n)} ") for n, i in enumerate(slots)]
+                    )
+                    compiled = self._compiled(template, denied, len(slots))
+                    params = {_parameter_name(n): int(numbers[i][2]) for n, i in enumerate(slots)}
+                    return PreparedQuery(compiled, params)
+            return PreparedQuery(self._compiled(query, denied, 0), {})
+
+    def _compile(self, query: str, denied: frozenset[str], placeholders: int) -> CompiledQuery:
+        try:
+            return compile_suiteql(query, self.tables, denied, placeholders=placeholders)
+        except SuiteQLError:
+            raise
+        except Exception:  # noqa: BLE001 - a query the translator cannot handle is unsupported, not a 500
+            raise unsupported() from None
+
+    @staticmethod
+    def _parameter_slots(canonical: str) -> tuple[int, ...]:
+        """Which of the query's whole numbers (by order of appearance) can be parameters, read from the
+        query with every such number written 0 (the parse does not depend on their values). () when the
+        query does not parse or carries bind variables of its own: then it is compiled as it is, and
+        refused as before."""
+        try:
+            statements = sqlglot.parse(canonical, read="oracle")
+        except (SqlglotError, RecursionError, ValueError, TypeError):
+            return ()
+        if (
+            len(statements) != 1
+            or not isinstance(statements[0], exp.Select | exp.Union)
+            or statements[0].find(exp.Placeholder, exp.Parameter)
+        ):
+            return ()
+        position = {start: index for index, (start, _, _) in enumerate(_whole_numbers(canonical))}
+        slots = []
+        for literal in statements[0].find_all(exp.Literal):
+            index = position.get(literal.meta.get("start", -1))
+            parent = literal.parent
+            if index is None or literal.is_string or not isinstance(parent, _COMPARISONS):
+                continue
+            other = parent.expression if literal is parent.this else parent.this
+            if isinstance(other, exp.Column) and other.name.lower() != "rownum":
+                slots.append(index)
+        return tuple(sorted(slots))
+
+
+_LOCAL = threading.local()
+
+
+def _parameter_name(index: int) -> str:
+    return f"nsq_p{index}"
+
+
+def _whole_numbers(query: str) -> list[tuple[int, int, str]]:
+    """(start, end exclusive, text) of each number token that is a whole number small enough to bind;
+    [] when sqlglot cannot tokenize the query (it is then compiled as it is, and refused)."""
+    tokenizer = getattr(_LOCAL, "tokenizer", None)
+    if tokenizer is None:  # a sqlglot tokenizer keeps its state on itself: one per thread
+        tokenizer = _LOCAL.tokenizer = Oracle.tokenizer_class()
+    try:
+        tokens = tokenizer.tokenize(query)
+    except (SqlglotError, RecursionError, ValueError, TypeError):
+        return []
+    return [
+        (token.start, token.end + 1, token.text)
+        for token in tokens
+        if token.token_type is TokenType.NUMBER
+        and token.text.isascii()
+        and token.text.isdigit()
+        and len(token.text) <= MAX_PARAMETER_DIGITS
+        and query[token.start : token.end + 1] == token.text
+    ]
+
+
+def _splice(query: str, replacements: list[tuple[int, int, str]]) -> str:
+    """`query` with each (start, end, text) span, in order and not overlapping, replaced by its text."""
+    pieces, at = [], 0
+    for start, end, text in replacements:
+        pieces += [query[at:start], text]
+        at = end
+    pieces.append(query[at:])
+    return "".join(pieces)
 
 
 def _count_sql(statement: exp.Expression, sql: str) -> str:
@@ -285,6 +438,40 @@ def _translate(node: exp.Expression, tables: dict[str, Table], aliases: dict[str
     if isinstance(node, exp.ToNumber):
         return exp.Cast(this=sub(node.this), to=exp.DataType.build("REAL"))
     return node
+
+
+def _inline_to_char(node: exp.Expression) -> exp.Expression:
+    """`NS_TO_CHAR(column, 'YYYY-MM-DD HH24:MI:SS')` (the scans' cursor column, on every row) as SQL that
+    does `sql_functions.to_char`'s fast path in SQLite, calling the Python function only for the values
+    that path does not take: the same result without a call into Python per row. Runs after the checks,
+    which see the function the client wrote."""
+    if not (
+        isinstance(node, exp.Anonymous)
+        and str(node.this).upper() == "NS_TO_CHAR"
+        and len(node.expressions) == 2
+        and isinstance(node.expressions[0], exp.Column)
+        and isinstance(node.expressions[1], exp.Literal)
+        and node.expressions[1].is_string
+        and node.expressions[1].this in FAST_FORMATS
+    ):
+        return node
+    column, fmt = node.expressions
+
+    def call(name: str, *args: exp.Expression) -> exp.Expression:
+        return exp.Anonymous(this=name, expressions=list(args))
+
+    # to_char: isinstance(value, str) and len(value) >= 19 and value[10] == " " -> value[:n]. SQLite's
+    # length() stops at a NUL where len() does not; such a value goes to the Python function, as before.
+    fast = exp.and_(
+        exp.EQ(this=call("typeof", column.copy()), expression=exp.Literal.string("text")),
+        exp.GTE(this=call("length", column.copy()), expression=exp.Literal.number(19)),
+        exp.EQ(
+            this=call("substr", column.copy(), exp.Literal.number(11), exp.Literal.number(1)),
+            expression=exp.Literal.string(" "),
+        ),
+    )
+    cut = call("substr", column.copy(), exp.Literal.number(1), exp.Literal.number(FAST_FORMATS[fmt.this]))
+    return exp.Case(ifs=[exp.If(this=fast, true=cut)], default=node.copy())
 
 
 def _builtin(node: exp.Dot, tables: dict[str, Table], aliases: dict[str, str]) -> exp.Expression:
