@@ -225,7 +225,8 @@ class FieldDiff:
 def netsuite_changes(fresh: Mapping[str, Any], last_synced: Mapping[str, Any] | None) -> FieldDiff:
     """Only fields whose NetSuite value differs from the value last synced are written; an edit made in
     Resolve to any other field stands (R7)."""
-    synced = {k: comparable(v) for k, v in fresh.items()}
+    # Most values are text, kept as they are: tested inline, without a call per value.
+    synced = {k: v if v is None or type(v) in _AS_IS else comparable(v) for k, v in fresh.items()}
     if last_synced is None:
         return FieldDiff(dict(fresh), synced)
     changed = {k: v for k, v in fresh.items() if last_synced.get(k, _MISSING) != synced[k]}

@@ -14,6 +14,7 @@ the pure rules (`plan.py`, `transform.py`); nothing here decides it again.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import uuid
 from collections import Counter, defaultdict
 from collections.abc import Sequence
@@ -51,8 +52,10 @@ TABLES = {
 }
 
 
-def new_resolve_id(prefix: str) -> str:
-    return f"{prefix}_{uuid.uuid4().hex[:24]}"
+def new_resolve_ids(prefix: str, count: int) -> list[str]:
+    """Ids of the Resolve API's form (`cus_` and 24 random hex digits), drawn in one call for a batch."""
+    digits = os.urandom(12 * count).hex()
+    return [f"{prefix}_{digits[i : i + 24]}" for i in range(0, 24 * count, 24)]
 
 
 def write_actions(db: DB, ctx: RunContext, actions: list[Action]) -> Counter[str]:
@@ -92,8 +95,8 @@ def _insert_records(
         return
     model, _, _, prefix = TABLES[kind]
     invoice_defaults = {"advanced": False, "archived": False} if kind == RecordKind.INVOICE else {}
-    for action in creates:
-        action.resolve_id = new_resolve_id(prefix)
+    for action, resolve_id in zip(creates, new_resolve_ids(prefix, len(creates)), strict=True):
+        action.resolve_id = resolve_id
     _insert_rows(
         db,
         model,
@@ -126,7 +129,7 @@ def _insert_rows(db: DB, model: Any, rows: list[dict[str, Any]]) -> None:
         marks = ", ".join("?" * len(columns))
         db.exec_driver_sql(
             f"INSERT INTO {model.__tablename__} ({', '.join(columns)}) VALUES ({marks})",
-            _bound(db, model, columns, [[row[c] for c in columns] for row in rows]),
+            _bound(db, model, columns, list(map(list, map(itemgetter(*columns), rows)))),
         )
         return
     values = itemgetter(*columns)
