@@ -85,7 +85,11 @@ def _check(name: str, asset: str, *, blocking: bool, description: str) -> dg.Ass
 
 
 def _run(
-    context: dg.AssetExecutionContext, engine: Engine, client: NetSuiteClient, connection: Connection
+    context: dg.AssetExecutionContext,
+    engine: Engine,
+    client: NetSuiteClient,
+    connection: Connection,
+    read_ahead: tuple[str, ...] = (),
 ) -> RunContext:
     return steps.continue_or_begin(
         client,
@@ -94,6 +98,7 @@ def _run(
         as_of=_as_of(context),
         full_refresh=context.run.tags.get(FULL_REFRESH_TAG) == "true",
         dagster_run_id=context.run_id,
+        read_ahead=read_ahead,
     )
 
 
@@ -125,7 +130,7 @@ def netsuite_customers(
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
     with _step(context, store, netsuite) as (connection, engine, client):
         try:
-            run = _run(context, engine, client, connection)
+            run = _run(context, engine, client, connection, read_ahead=("customers",))
         except FilterFieldInvalid as invalid:
             yield from reporting.invalid_filter_checks(invalid)
             raise dg.Failure(description=reporting.invalid_filter_failure(invalid)) from None

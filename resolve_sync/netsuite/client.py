@@ -23,6 +23,7 @@ from tenacity import (
     retry_if_exception,
     stop_after_attempt,
     stop_after_delay,
+    stop_when_event_set,
     wait_random_exponential,
 )
 
@@ -133,6 +134,7 @@ class NetSuiteClient:
         self._ahead: dict[tuple[str, int, RowShape], Future[Page]] = {}
         self._ahead_lock = threading.Lock()
         self._ahead_pool: ThreadPoolExecutor | None = None
+        self._closing = threading.Event()
         self._http = httpx.Client(
             base_url=self.base_url,
             auth=auth,
@@ -145,8 +147,13 @@ class NetSuiteClient:
         return f"NetSuiteClient(account_id={self.account_id!r}, base_url={self.base_url!r})"
 
     def close(self) -> None:
+        self._closing.set()  # a prefetch still retrying stops at its next wait
         if self._ahead_pool is not None:
-            self._ahead_pool.shutdown(wait=True)  # each was counted when asked: let it be sent
+            with self._ahead_lock:
+                for ahead in self._ahead.values():
+                    if ahead.cancel():  # never sent: it was counted when asked
+                        self.stats.add(requests=-1)
+            self._ahead_pool.shutdown(wait=True)
         self._http.close()
 
     def __enter__(self) -> NetSuiteClient:
@@ -207,7 +214,9 @@ class NetSuiteClient:
         retrying = Retrying(
             retry=retry_if_exception(lambda e: isinstance(e, NetSuiteError) and e.retryable),
             wait=wait_random_exponential(multiplier=policy.initial_seconds, max=policy.max_wait_seconds),
-            stop=stop_after_attempt(policy.attempts) | stop_after_delay(policy.total_seconds),
+            stop=stop_after_attempt(policy.attempts)
+            | stop_after_delay(policy.total_seconds)
+            | stop_when_event_set(self._closing),
             before_sleep=count_retry,
             reraise=True,
         )
@@ -242,7 +251,17 @@ class NetSuiteClient:
         if offset == 0 and self._ahead:
             with self._ahead_lock:
                 ahead = self._ahead.pop((query, limit, shape), None)
-        page = ahead.result() if ahead is not None else self._suiteql_page(query, limit, offset, shape)
+        page = None
+        if ahead is not None:
+            try:
+                page = ahead.result()
+            except NetSuiteError as error:
+                if not error.retryable:
+                    raise
+                # The early request gave up retrying (a storm, maybe over by now): ask again, with a retry
+                # budget of its own, as if nothing had been asked ahead.
+        if page is None:
+            page = self._suiteql_page(query, limit, offset, shape)
         self.stats.add(rows=len(page.items), rejected_rows=len(page.rejected))
         return page
 

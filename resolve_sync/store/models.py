@@ -436,6 +436,9 @@ class StagedInvoice(Base):
     lastmodified: Mapped[str | None] = mapped_column(Text)
     changed_run_id: Mapped[int] = mapped_column(Integer)
     extracted_run_id: Mapped[int] = mapped_column(Integer)
+    # True while the last plan kept it out (held back or invalid): it is planned again every run until it
+    # is written, also when linked (its owner may have become syncable without a change of its own).
+    kept_out: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
 
 
 __all__ = [

@@ -301,10 +301,13 @@ STAGED_COLUMNS: dict[RecordKind, tuple[str, dict[str, Any]]] = {
     ),
     RecordKind.INVOICE: (
         "netsuite_staged_invoices",
-        dict.fromkeys(
-            ("connection_id", "netsuite_id", *INVOICE_COLUMNS, "changed_run_id", "extracted_run_id"),
-            _as_is,
-        ),
+        {
+            **dict.fromkeys(
+                ("connection_id", "netsuite_id", *INVOICE_COLUMNS, "changed_run_id", "extracted_run_id"),
+                _as_is,
+            ),
+            "kept_out": boolean,
+        },
     ),
 }
 

@@ -62,14 +62,18 @@ def start_run(
     subsidiary_id: int | None,
     dagster_run_id: str | None = None,
     holder: str | None = None,
+    started_at: dt.datetime | None = None,
 ) -> RunContext:
     """Record a new run, incremental or full as R10/R17 decide, holding the connection's run lease (R13).
     A live run holding it refuses this one with its name; a lease whose holder died is reclaimed, and any
-    run still marked running is then known to be interrupted and marked failed."""
+    run still marked running is then known to be interrupted and marked failed.
+
+    `started_at`: when the run first asked NetSuite anything, if before now; the cursors never move past
+    it (`remember_cursor`), so a change made after an early answer is read by the next run."""
     with engine.begin() as db:
         run_id = db.execute(
             insert(SyncRun).values(
-                **_new_run(connection, as_of, dagster_run_id),
+                **_new_run(connection, as_of, dagster_run_id, started_at),
                 mode=RunMode.FULL,
                 status=RunStatus.RUNNING,
                 subsidiary_id=subsidiary_id,
@@ -300,14 +304,16 @@ def reject_run(
         ).inserted_primary_key[0]
 
 
-def _new_run(connection: Connection, as_of: dt.date, dagster_run_id: str | None) -> dict[str, Any]:
+def _new_run(
+    connection: Connection, as_of: dt.date, dagster_run_id: str | None, started_at: dt.datetime | None = None
+) -> dict[str, Any]:
     return {
         "connection_id": connection.id,
         "merchant_id": connection.merchant_id,
         "dagster_run_id": dagster_run_id,
         "as_of": as_of,
         "filter_field_id": connection.filter_field_id,
-        "started_at": utcnow(),
+        "started_at": started_at or utcnow(),
         "counts": {},
         "pending_cursors": {},
     }

@@ -30,6 +30,7 @@ from resolve_sync.netsuite.responses import UNKEYED
 from resolve_sync.store import run_history, run_leases
 from resolve_sync.store.connections import Connection
 from resolve_sync.store.database import shown_url
+from resolve_sync.store.models import utcnow
 from resolve_sync.sync import ledger
 from resolve_sync.sync.apply import apply_run
 from resolve_sync.sync.cancellation import Cancellation, RunCancelled
@@ -123,7 +124,7 @@ def begin(
             )
         _check(cancel, connection)
         ledger.refuse_if_held(engine, connection)
-        before = client.stats.as_dict()
+        before, asked_at = client.stats.as_dict(), utcnow()
         _ask_ahead(client, engine, connection, as_of, full_refresh, read_ahead)
         subsidiary_id = resolve_subsidiary(client, connection)
         validate_filter_field(client, connection)
@@ -136,15 +137,22 @@ def begin(
             subsidiary_id=subsidiary_id,
             dagster_run_id=dagster_run_id,
             holder=_holder(dagster_run_id),
+            started_at=asked_at,
         )
-        ledger.add_counts(engine, run.run_id, _requests_since(client, before))
     except KeyboardInterrupt:
         _reject(engine, connection, as_of, RunCancelled("cancelled by KeyboardInterrupt"), dagster_run_id)
         raise
     except Exception as refused:
         _reject(engine, connection, as_of, refused, dagster_run_id)
         raise
-    return replace(run, cancel=cancel) if cancel is not None else run
+    run = replace(run, cancel=cancel) if cancel is not None else run
+    try:
+        ledger.add_counts(engine, run.run_id, _requests_since(client, before))
+    except BaseException as error:  # the run exists now: it fails (and frees its lease), it is not refused
+        with contextlib.suppress(Exception):
+            ledger.fail_run(engine, run.run_id, error)
+        raise
+    return run
 
 
 def _ask_ahead(
@@ -246,8 +254,10 @@ def continue_or_begin(
     as_of: dt.date,
     full_refresh: bool,
     dagster_run_id: str,
+    read_ahead: Sequence[str] = (),
 ) -> RunContext:
-    """The sync run this Dagster run started; a step materialised on its own begins one."""
+    """The sync run this Dagster run started; a step materialised on its own begins one. Each asset's step
+    has a client of its own: `read_ahead` names the streams this step reads itself."""
     run_id = ledger.run_of_dagster_run(engine, connection, dagster_run_id)
     if run_id is not None:
         return ledger.load_run(engine, connection, run_id, holder=_holder(dagster_run_id))
@@ -258,8 +268,7 @@ def continue_or_begin(
         as_of=as_of,
         full_refresh=full_refresh,
         dagster_run_id=dagster_run_id,
-        # Each asset's step has a client of its own: only the customers' read is this step's.
-        read_ahead=("customers",),
+        read_ahead=read_ahead,
     )
 
 

@@ -261,3 +261,13 @@ def test_a_prefetched_page_is_the_answer_to_the_same_question_once(sandbox_serve
         assert str(asked_ahead.value) == str(asked_now.value)
     with admin(sandbox_server.base_url) as control:
         assert control.get("/_sandbox/stats").json()["requests_total"] == 5
+
+
+def test_a_prefetch_that_gave_up_retrying_is_asked_again(sandbox_server) -> None:
+    """Three 503s in a row outlast the early request's two attempts; the read then asks again with its own
+    retries and gets the page, rather than failing on the old error."""
+    admin(sandbox_server.base_url).post("/_sandbox/faults", json={"next": ["503", "503", "503"]})
+    with tba_client(sandbox_server, retry=fast_retry(attempts=2)) as client:
+        client.prefetch("SELECT id FROM customer")
+        assert len(client.suiteql("SELECT id FROM customer").items) == 3
+        assert client.stats.requests == 4  # two early attempts, two now

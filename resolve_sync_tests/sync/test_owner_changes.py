@@ -68,3 +68,42 @@ def test_a_store_staged_before_the_marker_re_plans_as_before(store, sandbox_serv
     report = sync(store, sandbox_server, connection)
     assert report["invoices_unchanged"] >= 1  # 10's invoices (and its sub-customers') planned again
     assert sync(store, sandbox_server, connection)["invoices_unchanged"] == 0
+
+
+def test_r5_a_held_back_invoice_moves_once_its_new_top_level_customer_can_be_synced(
+    store, sandbox_server
+) -> None:
+    """Found by review: 13 is re-parented under 60, which is invalid (no usable email), so 13's synced
+    invoice 101 is held back where it is. Fixing 60's email changes nothing about 101 or the owner facts
+    above it, yet 101 must now move to 60."""
+    connection = connect(store, sandbox_server)
+    sync(store, sandbox_server, connection)
+    _change(sandbox_server, [{**customer_record(60, "Zeta Corp", "not-an-email"), "lastmodifieddate": LATER}])
+    assert sync(store, sandbox_server, connection)["invalid"] >= 1
+    _change(
+        sandbox_server,
+        [
+            {
+                **customer_record(13, "Acme West Coast Retail", "retail@acme.test", parent=60),
+                "lastmodifieddate": LATER,
+            }
+        ],
+    )
+    assert sync(store, sandbox_server, connection)["held_back"] >= 1
+    assert _owner_of(store, "101") == "10"  # held back: Resolve keeps it as last synced
+    _change(sandbox_server, [{**customer_record(60, "Zeta Corp", "ap@zeta.test"), "lastmodifieddate": LATER}])
+    report = sync(store, sandbox_server, connection)
+    assert report["customers_created"] == 1 and report["invoices_updated"] == 1
+    assert _owner_of(store, "101") == "60"
+    assert sync(store, sandbox_server, connection)["invoices_unchanged"] == 0  # written: no longer re-planned
+
+
+def _owner_of(store, invoice_id: str) -> str:
+    with store.connect() as db:
+        return db.execute(
+            text(
+                "SELECT c.netsuite_id FROM resolve_invoices i JOIN resolve_customers c ON c.id = i.customer_id "
+                "WHERE i.netsuite_id = :id"
+            ),
+            {"id": invoice_id},
+        ).scalar_one()

@@ -4,13 +4,16 @@ every request NetSuite received, and reads the same records whether the early an
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
 
+from resolve_sync.store.models import SyncRun, utcnow
 from resolve_sync.sync import steps
 from resolve_sync_tests.sandbox_helpers import admin, tba_client
 from resolve_sync_tests.sync_helpers import (
     AS_OF,
     connect,
     customer_record,
+    customers,
     set_filter,
     snapshot,
     sync,
@@ -104,3 +107,41 @@ def test_a_wrong_guess_costs_one_request_and_reads_right(store, sandbox_server) 
     set_filter(store, connection, None)
     assert sync(store, sandbox_server, connection).mode == "full"
     assert "60" in {row[0] for row in snapshot(store)["customers"]}
+
+
+def test_r17_a_change_made_after_the_early_answers_is_read_by_the_next_run(
+    store, sandbox_server, monkeypatch
+) -> None:
+    """NetSuite changes between the early probes' answers and the reads (an untimely edit, injected where
+    the subsidiary check returns): a customer created above the probed key range is not read by this run,
+    but the run's cursor stays before the first question it asked, so the next run reads it."""
+    connection = connect(store, sandbox_server)
+    asked: list = []
+    check = steps.resolve_subsidiary
+
+    def subsidiary_then_edits(client, connection):
+        subsidiary = check(client, connection)
+        if not asked:
+            asked.append(utcnow())
+            with admin(sandbox_server.base_url) as control:
+                control.post(
+                    "/_sandbox/records/customers",  # stamped now by the sandbox's clock, as NetSuite does
+                    json=[
+                        {**customer_record(999, "Newco", "ap@newco.test"), "lastmodifieddate": None},
+                        {
+                            **customer_record(10, "Acme Renamed", "ap@acme.test", vip=True),
+                            "lastmodifieddate": None,
+                        },
+                    ],
+                ).raise_for_status()
+        return subsidiary
+
+    monkeypatch.setattr(steps, "resolve_subsidiary", subsidiary_then_edits)
+    first = sync(store, sandbox_server, connection)
+    with store.connect() as db:
+        started = db.execute(select(SyncRun.started_at).where(SyncRun.id == first.run_id)).scalar_one()
+    assert started <= asked[0]  # the cursor's cap: no later than the run's first question
+    assert "999" not in customers(store)  # created after the probe answered: next run's
+    sync(store, sandbox_server, connection)
+    synced = customers(store)
+    assert "999" in synced and synced["10"].business_name == "Acme Renamed"
