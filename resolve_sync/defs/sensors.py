@@ -8,6 +8,7 @@ from resolve_sync.defs.batch import SYNC_BATCH_JOB, batch_groups, batch_request,
 from resolve_sync.defs.jobs import sync_job
 from resolve_sync.defs.partitions import connections_partitions, run_tags
 from resolve_sync.defs.resources import StoreResource
+from resolve_sync.store.run_history import synced_filters
 from resolve_sync.sync.scope import filter_changes
 
 
@@ -58,15 +59,20 @@ def filter_field_sensor(context: dg.SensorEvaluationContext, store: StoreResourc
     """R10: setting, changing or clearing a connection's filter field launches a full re-evaluation."""
     previous = json.loads(context.cursor) if context.cursor else {}
     registered = set(context.instance.get_dynamic_partitions(connections_partitions.name))
-    current = {
-        c.partition_key: c.filter_field_id
-        for c in store.connections(enabled_only=True)
-        if c.partition_key in registered
-    }
-    changed, cursor = filter_changes(previous, current)
+    connections = [c for c in store.connections(enabled_only=True) if c.partition_key in registered]
+    current = {c.partition_key: c.filter_field_id for c in connections}
+    first_seen = [c for c in connections if c.partition_key not in previous]
+    synced = synced_filters(store.engine(), [c.id for c in first_seen])
+    synced_under = {c.partition_key: synced[c.id] for c in first_seen if c.id in synced}
+    changed, cursor = filter_changes(previous, current, synced_under)
     requests = [
         dg.RunRequest(
-            partition_key=key, run_key=f"{key}:filter:{cursor[key][1]}", tags=run_tags(key, full_refresh=True)
+            partition_key=key,
+            # First seen with another filter than its last sync's: keyed by the two, as no counter was kept.
+            run_key=f"{key}:filter:{cursor[key][1]}"
+            if key in previous
+            else f"{key}:filter:{synced_under[key]}->{cursor[key][0]}",
+            tags=run_tags(key, full_refresh=True),
         )
         for key in changed
     ]

@@ -256,3 +256,17 @@ def current_outcome_totals(source: Source, connection_ids: Sequence[int]) -> Cou
         {"connections": list(connection_ids)},
     )
     return Counter({(kind, outcome): n for kind, outcome, n in rows})
+
+
+def synced_filters(source: Source, connection_ids: Iterable[int]) -> dict[int, str | None]:
+    """The filter field each connection's customers were last synced under (its cursor's), for those that
+    have been synced; R10 compares it with the connection's filter field now."""
+    ids = list(connection_ids)
+    if not ids:
+        return {}
+    rows = as_reads(source).rows(
+        "SELECT connection_id, filter_field_id FROM sync_cursors "
+        "WHERE stream = 'customers' AND connection_id IN :connections",
+        {"connections": ids},
+    )
+    return {connection_id: filter_field_id for connection_id, filter_field_id in rows}

@@ -122,17 +122,25 @@ def run_mode(
 
 
 def filter_changes(
-    previous: Mapping[str, list], current: Mapping[str, str | None]
+    previous: Mapping[str, list],
+    current: Mapping[str, str | None],
+    synced_under: Mapping[str, str | None] | None = None,
 ) -> tuple[list[str], dict[str, list]]:
     """R10's trigger: connections whose filter field differs from the last one seen, and the next cursor.
 
     The cursor keeps a change counter per connection, so a run key of `<key>:filter:<n>` is new for every
-    change and A → B → A re-runs (Dagster never repeats a sensor run key)."""
+    change and A → B → A re-runs (Dagster never repeats a sensor run key). A connection seen for the first
+    time (just enabled, say) counts as changed when its filter field differs from the one it was last
+    synced under (`synced_under`, for connections synced before): enabled and given another filter between
+    two ticks, it would otherwise wait for the nightly run."""
     changed, cursor = [], {}
+    synced_under = synced_under or {}
     for key, field_id in current.items():
         seen = previous.get(key)
         if seen is None:
             cursor[key] = [field_id, 0]
+            if key in synced_under and synced_under[key] != field_id:
+                changed.append(key)
         elif seen[0] != field_id:
             cursor[key] = [field_id, seen[1] + 1]
             changed.append(key)

@@ -7,6 +7,7 @@ import json
 
 import dagster as dg
 import pytest
+from sqlalchemy import insert, text
 
 from resolve_sync.definitions import defs
 from resolve_sync.defs.resources import StoreResource
@@ -122,6 +123,49 @@ def test_filter_field_changes_a_b_a_each_launch_a_full_refresh(store, instance) 
         cursor = result.cursor
         assert tick(cursor).run_requests == []  # no change, no run
     assert len(set(run_keys)) == 3  # A → B → A → none: three distinct run keys, none deduplicated away
+
+
+def test_r10_a_connection_enabled_with_another_filter_than_its_last_sync_launches_a_full_refresh(
+    store, instance
+) -> None:
+    """Enabled and given a filter field between two ticks: the sensor first sees it with the new field, and
+    compares it with the field its last sync used (its cursor's), not with nothing."""
+    from resolve_sync.store.models import SyncCursor, utcnow
+
+    connection = _add(store, "acme", 2, enabled=False)
+    instance.add_dynamic_partitions("connections", ["acme|2"])
+    with store.begin() as db:  # as a sync without a filter field leaves it
+        db.execute(
+            insert(SyncCursor).values(
+                connection_id=connection.id, stream="customers", last_modified=utcnow(), filter_field_id=None
+            )
+        )
+
+    def tick(cursor: str | None):
+        return filter_field_sensor.evaluate_tick(
+            dg.build_sensor_context(
+                instance=instance,
+                cursor=cursor,
+                resources=_resources(store),
+                repository_def=defs.get_repository_def(),
+                instance_ref=instance.get_ref(),
+            )
+        )
+
+    first = tick(None)
+    assert first.run_requests == []  # disabled: not seen
+    with store.begin() as db:
+        db.execute(text("UPDATE merchant_connections SET enabled = :yes"), {"yes": True})
+    set_filter(store, connection, "custentity_a")
+    second = tick(first.cursor)
+    (request,) = second.run_requests
+    assert request.partition_key == "acme|2" and request.tags["resolve_sync/full_refresh"] == "true"
+    assert tick(second.cursor).run_requests == []
+    _add(
+        store, "globex", 1
+    )  # never synced: its first run is full anyway, and the connections sensor starts it
+    instance.add_dynamic_partitions("connections", ["globex|1"])
+    assert tick(second.cursor).run_requests == []
 
 
 def test_filter_changes_cursor_logic() -> None:
