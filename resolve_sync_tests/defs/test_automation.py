@@ -95,33 +95,35 @@ def test_connections_sensor_adds_and_removes_partitions_and_starts_first_syncs(s
     assert result.dynamic_partitions_requests[0].partition_keys == ["globex|1"]
 
 
+def _filter_tick(store, instance, cursor: str | None):
+    """One evaluation of `filter_field_sensor` through Dagster's own API, from `cursor`."""
+    return filter_field_sensor.evaluate_tick(
+        dg.build_sensor_context(
+            instance=instance,
+            cursor=cursor,
+            resources=_resources(store),
+            repository_def=defs.get_repository_def(),
+            instance_ref=instance.get_ref(),
+        )
+    )
+
+
 def test_filter_field_changes_a_b_a_each_launch_a_full_refresh(store, instance) -> None:
     connection = _add(store, "acme", 2, filter_field="custentity_a")
     instance.add_dynamic_partitions("connections", ["acme|2"])
 
-    def tick(cursor: str | None):
-        return filter_field_sensor.evaluate_tick(
-            dg.build_sensor_context(
-                instance=instance,
-                cursor=cursor,
-                resources=_resources(store),
-                repository_def=defs.get_repository_def(),
-                instance_ref=instance.get_ref(),
-            )
-        )
-
-    first = tick(None)
+    first = _filter_tick(store, instance, None)
     assert first.run_requests == []  # the first tick only records the current state
     cursor = first.cursor
     run_keys = []
     for field_id in ("custentity_b", "custentity_a", None):
         set_filter(store, connection, field_id)
-        result = tick(cursor)
+        result = _filter_tick(store, instance, cursor)
         (request,) = result.run_requests
         assert request.partition_key == "acme|2" and request.tags["resolve_sync/full_refresh"] == "true"
         run_keys.append(request.run_key)
         cursor = result.cursor
-        assert tick(cursor).run_requests == []  # no change, no run
+        assert _filter_tick(store, instance, cursor).run_requests == []  # no change, no run
     assert len(set(run_keys)) == 3  # A → B → A → none: three distinct run keys, none deduplicated away
 
 
@@ -141,31 +143,20 @@ def test_r10_a_connection_enabled_with_another_filter_than_its_last_sync_launche
             )
         )
 
-    def tick(cursor: str | None):
-        return filter_field_sensor.evaluate_tick(
-            dg.build_sensor_context(
-                instance=instance,
-                cursor=cursor,
-                resources=_resources(store),
-                repository_def=defs.get_repository_def(),
-                instance_ref=instance.get_ref(),
-            )
-        )
-
-    first = tick(None)
+    first = _filter_tick(store, instance, None)
     assert first.run_requests == []  # disabled: not seen
     with store.begin() as db:
         db.execute(text("UPDATE merchant_connections SET enabled = :yes"), {"yes": True})
     set_filter(store, connection, "custentity_a")
-    second = tick(first.cursor)
+    second = _filter_tick(store, instance, first.cursor)
     (request,) = second.run_requests
     assert request.partition_key == "acme|2" and request.tags["resolve_sync/full_refresh"] == "true"
-    assert tick(second.cursor).run_requests == []
+    assert _filter_tick(store, instance, second.cursor).run_requests == []
     _add(
         store, "globex", 1
     )  # never synced: its first run is full anyway, and the connections sensor starts it
     instance.add_dynamic_partitions("connections", ["globex|1"])
-    assert tick(second.cursor).run_requests == []
+    assert _filter_tick(store, instance, second.cursor).run_requests == []
 
 
 def test_filter_changes_cursor_logic() -> None:
