@@ -83,7 +83,7 @@ def _rows_to_plan(
     they may pass now)."""
     merchant, account = ctx.connection.merchant_id, ctx.connection.netsuite_account_id
     # "Not linked" as an outer join on the link's unique key rather than NOT EXISTS: inside the OR below,
-    # PostgreSQL would otherwise hash the merchant's whole link table for every batch.
+    # PostgreSQL would otherwise hash the merchant's whole link table.
     link = link_table.__table__.alias("link")
     source = table.__table__.outerjoin(
         link,
@@ -102,8 +102,7 @@ def _rows_to_plan(
         not_linked = link.c.netsuite_id.is_(None)
         kept_out = [table.kept_out.is_(True)] if table is StagedInvoice else []
         conditions.append(or_(changed, not_linked, *kept_out, *([extra] if extra is not None else [])))
-    if not planned_all:
-        yield from _chosen_rows(engine, table, source, conditions)
+        yield from _chosen_rows(engine, table, source, conditions, ctx.connection.id)
         return
     last = ""
     while True:
@@ -125,7 +124,7 @@ def _rows_to_plan(
 
 
 def _chosen_rows(
-    engine: Engine, table: Any, source: Any, conditions: list[Any]
+    engine: Engine, table: Any, source: Any, conditions: list[Any], connection_id: int
 ) -> Iterator[list[Mapping[str, Any]]]:
     """The rows an incremental run plans, chosen in one query and read by key in batches. Paging the
     choice itself (`… AND netsuite_id > last ORDER BY netsuite_id LIMIT n`) cannot use an index through
@@ -137,13 +136,15 @@ def _chosen_rows(
                 select(table.netsuite_id).select_from(source).where(*conditions).order_by(table.netsuite_id)
             )
         )
-    connection_id = conditions[0]  # `table.connection_id == …`, always first
     for start in range(0, len(chosen), BATCH):
         with engine.connect() as db:
             yield list(
                 db.execute(
                     select(table)
-                    .where(connection_id, table.netsuite_id.in_(chosen[start : start + BATCH]))
+                    .where(
+                        table.connection_id == connection_id,
+                        table.netsuite_id.in_(chosen[start : start + BATCH]),
+                    )
                     .order_by(table.netsuite_id)
                 )
                 .mappings()
