@@ -230,9 +230,10 @@ class NetSuiteClient:
 
     def prefetch(self, query: str, *, limit: int = MAX_PAGE, shape: RowShape = KEYED) -> None:
         """Ask for the first page of `query` now, in the background: the next `suiteql` call with the same
-        query, limit and shape gets this answer (or its error) instead of asking again. A run uses it to send
-        its first questions together rather than one round trip after another; an answer nobody asks for
-        costs one request and is dropped when the client closes."""
+        query, limit and shape gets this answer (or its error; one that more retries might get past is asked
+        again) instead of asking again. A run uses it to send its first questions together rather than one
+        round trip after another; an answer nobody asks for costs one request (none if closing comes before
+        it was sent) and is dropped when the client closes."""
         with self._ahead_lock:
             if self._ahead_pool is None:
                 self._ahead_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="netsuite-ahead")
