@@ -33,6 +33,7 @@ import math
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import dagster as dg
 
@@ -53,6 +54,10 @@ from resolve_sync.names import (
     MERCHANT_TAG,
     RECORDS_ASSET,
 )
+
+if TYPE_CHECKING:
+    from resolve_sync.store.connections import Connection
+    from resolve_sync.sync.steps import StepsDone
 
 SYNC_BATCH_JOB = "sync_batch_job"
 SYNC_BATCH_OP = "sync_connections"
@@ -220,15 +225,25 @@ def sync_partition(
         except FilterFieldInvalid as invalid:
             events.extend(_evaluation(key, c) for c in reporting.invalid_filter_checks(invalid))
             return reporting.invalid_filter_failure(invalid)
-        staged = steps.stage_customers(client, engine, run)
-        events.extend(_events(CUSTOMERS_ASSET, key, reporting.customers_result(connection, staged)))
-        if staged.blocked:
-            return reporting.duplicates_failure(connection, staged.duplicates)
-        invoices = steps.stage_invoices(client, engine, run)
-        events.extend(_events(INVOICES_ASSET, key, reporting.invoices_result(invoices)))
-        written = steps.write_records(engine, run)
-        events.extend(_events(RECORDS_ASSET, key, reporting.records_result(connection, written)))
+        done = steps.StepsDone()
+        try:
+            steps.stage_and_write(client, engine, run, done)
+        finally:  # the steps that ended are recorded, also when a later one failed
+            events.extend(_step_events(key, connection, done))
+    if done.customers is not None and done.customers.blocked:
+        return reporting.duplicates_failure(connection, done.customers.duplicates)
     return None
+
+
+def _step_events(key: str, connection: "Connection", done: "StepsDone") -> list[Event]:
+    events: list[Event] = []
+    if done.customers is not None:
+        events += _events(CUSTOMERS_ASSET, key, reporting.customers_result(connection, done.customers))
+    if done.invoices is not None:
+        events += _events(INVOICES_ASSET, key, reporting.invoices_result(done.invoices))
+    if done.written is not None:
+        events += _events(RECORDS_ASSET, key, reporting.records_result(connection, done.written))
+    return events
 
 
 def _failure_text(outcome: _Outcome) -> str:

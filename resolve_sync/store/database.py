@@ -46,6 +46,9 @@ def upsert_insert(engine: Engine, table: Any) -> Any:
     return (postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert)(table)
 
 
+WAL_CHECKPOINT_PAGES = 20_000
+
+
 def _enable_sqlite_integrity(dbapi_connection: Any, _record: Any) -> None:
     # SQLite ignores foreign keys unless asked, per connection; WAL lets readers (the UI, status) run beside a sync.
     cursor = dbapi_connection.cursor()
@@ -53,6 +56,12 @@ def _enable_sqlite_integrity(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    # A sync commits a batch every 2,000 records, and a first sync's batches each dirty thousands of index
+    # pages (Resolve ids are random): at SQLite's default (a checkpoint once the WAL holds 1,000 pages)
+    # every commit also copied the WAL into the database and synced it, 12 of 68 s of a 600k-record first
+    # sync. Checkpointing every 20,000 pages (about 80 MB of WAL) writes a page rewritten by several
+    # batches once, and syncs the file a twentieth as often.
+    cursor.execute(f"PRAGMA wal_autocheckpoint={WAL_CHECKPOINT_PAGES}")
     cursor.close()
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Engine, and_, or_, select, update
@@ -36,23 +37,48 @@ MAX_AFFECTED_CUSTOMERS = 5000
 Planner = Callable[[DB, list[Mapping[str, Any]]], list[Action]]
 
 
+@dataclass(frozen=True)
+class CustomerTree:
+    """The staged customers as the rules see them (R5's facts and top-level ancestors), read once a run:
+    the customers' and the invoices' plans both need them."""
+
+    facts: dict[str, CustomerFacts]
+    ancestry: dict[str, Ancestry]
+
+
+def customer_tree(engine: Engine, ctx: RunContext) -> CustomerTree:
+    facts = lookups.customer_facts(engine, ctx.connection)
+    return CustomerTree(facts, top_level_ancestors({k: f.parent_id for k, f in facts.items()}))
+
+
 def apply_run(engine: Engine, ctx: RunContext) -> Counter[str]:
     """Customers first (invoices need their owners' Resolve ids), then invoices."""
+    tree = customer_tree(engine, ctx)
+    counts = apply_customers(engine, ctx, tree)
+    counts.update(apply_invoices(engine, ctx, tree))
+    return counts
+
+
+def apply_customers(engine: Engine, ctx: RunContext, tree: CustomerTree) -> Counter[str]:
     counts: Counter[str] = Counter()
-    facts = lookups.customer_facts(engine, ctx.connection)
-    ancestry = top_level_ancestors({k: f.parent_id for k, f in facts.items()})
     adopt = links_from_resolutions(resolutions(engine, ctx.connection.merchant_id))
-    duplicates = pairs_by_netsuite_id(duplicate_pairs(engine, ctx.connection, facts, ancestry))
+    duplicates = pairs_by_netsuite_id(duplicate_pairs(engine, ctx.connection, tree.facts, tree.ancestry))
     for batch in _rows_to_plan(engine, ctx, StagedCustomer, NetSuiteCustomerLink):
         _apply_batch(
             engine,
             ctx,
             batch,
             counts,
-            lambda db, rows: _plan_customers(db, ctx, rows, facts, adopt, duplicates),
+            lambda db, rows: _plan_customers(db, ctx, rows, tree.facts, adopt, duplicates),
         )
+    return counts
+
+
+def apply_invoices(engine: Engine, ctx: RunContext, tree: CustomerTree) -> Counter[str]:
+    """After the customers: an invoice's owner must have its Resolve id, or the invoice is held back."""
+    counts: Counter[str] = Counter()
     owners = lookups.customer_owners(engine, ctx.connection)
-    affected = descendants_of(lookups.owners_changed_since(engine, ctx), facts)
+    affected = descendants_of(lookups.owners_changed_since(engine, ctx), tree.facts)
     everything = ctx.full or len(affected) > MAX_AFFECTED_CUSTOMERS
     extra = None if everything else StagedInvoice.entity.in_(sorted(affected))
     for batch in _rows_to_plan(
@@ -63,7 +89,7 @@ def apply_run(engine: Engine, ctx: RunContext) -> Counter[str]:
             ctx,
             batch,
             counts,
-            lambda db, rows: _plan_invoices(db, ctx, rows, facts, ancestry, owners),
+            lambda db, rows: _plan_invoices(db, ctx, rows, tree.facts, tree.ancestry, owners),
         )
     return counts
 

@@ -196,11 +196,20 @@ def run_of_dagster_run(engine: Engine, connection: Connection, dagster_run_id: s
 def add_counts(engine: Engine, run_id: int, counts: Mapping[str, int]) -> dict[str, Any]:
     """Add a step's counts to the run's; returns the run's counts so far."""
     with engine.begin() as db:
+        _hold_run_row(db, run_id)
         current = dict(db.scalar(select(SyncRun.counts).where(SyncRun.id == run_id)) or {})
         for name, value in counts.items():
             current[name] = int(current.get(name, 0)) + int(value)
         db.execute(update(SyncRun).where(SyncRun.id == run_id).values(counts=current))
     return current
+
+
+def _hold_run_row(db: Any, run_id: int) -> None:
+    """Take the run's row for this transaction before reading what it accumulates (counts, pending
+    cursors). One process reads customers and invoices at once (`steps.stage_and_write`), and two
+    read-then-write transactions would each keep only their own stream's update. A no-op UPDATE locks the
+    row on PostgreSQL and starts SQLite's write transaction, so the read below sees the other's commit."""
+    db.execute(update(SyncRun).where(SyncRun.id == run_id).values(counts=SyncRun.counts))
 
 
 def remember_cursor(engine: Engine, ctx: RunContext, stream: str, latest: dt.datetime | None) -> None:
@@ -209,6 +218,7 @@ def remember_cursor(engine: Engine, ctx: RunContext, stream: str, latest: dt.dat
     Never later than the run's start: a record stamped in the future (a NetSuite clock ahead, an import with
     a wrong date) must not move the cursor past changes that are made now and stamped now (R17)."""
     with engine.begin() as db:
+        _hold_run_row(db, ctx.run_id)
         run, started = db.execute(
             select(SyncRun.pending_cursors, SyncRun.started_at).where(SyncRun.id == ctx.run_id)
         ).one()

@@ -15,6 +15,7 @@ import contextlib
 import datetime as dt
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -31,8 +32,9 @@ from resolve_sync.store import run_history, run_leases
 from resolve_sync.store.connections import Connection
 from resolve_sync.store.database import shown_url
 from resolve_sync.store.models import utcnow
+from resolve_sync.store.run_leases import LeaseLost
 from resolve_sync.sync import ledger
-from resolve_sync.sync.apply import apply_run
+from resolve_sync.sync.apply import CustomerTree, apply_customers, apply_invoices, customer_tree
 from resolve_sync.sync.cancellation import Cancellation, RunCancelled
 from resolve_sync.sync.duplicates import DuplicatePair, duplicate_pairs, duplicates_error
 from resolve_sync.sync.errors import StoreUnavailable, SyncConfigError
@@ -82,6 +84,24 @@ class RecordsWritten:
     counts: dict[str, Any]
     held_back_invoices: list[run_history.RecordOutcome] = field(default_factory=list)
     open_drift: int = 0
+
+
+@dataclass(frozen=True)
+class CustomersWritten:
+    """The customers' share of the write step, done before the rest (`stage_and_write`)."""
+
+    counts: Counter[str]
+    tree: CustomerTree
+
+
+@dataclass
+class StepsDone:
+    """What `stage_and_write` has done so far, filled in as each step ends (a caller that reports steps
+    still has the ones before a failure). All three are set when the run succeeded."""
+
+    customers: CustomersStaged | None = None
+    invoices: InvoicesStaged | None = None
+    written: RecordsWritten | None = None
 
 
 @dataclass
@@ -272,9 +292,12 @@ def continue_or_begin(
     )
 
 
-def stage_customers(client: NetSuiteClient, engine: Engine, run: RunContext) -> CustomersStaged:
-    """Extract customers, then R12 over everything in scope. Duplicates block the run before any write."""
-    with _step(engine, run, client) as counts:
+def stage_customers(
+    client: NetSuiteClient, engine: Engine, run: RunContext, *, count_requests: bool = True
+) -> CustomersStaged:
+    """Extract customers, then R12 over everything in scope. Duplicates block the run before any write.
+    `count_requests=False`: the caller counts the client's requests (another step shares the client)."""
+    with _step(engine, run, client if count_requests else None) as counts:
         counts.update(extract_customers(client, engine, run))
         pairs = duplicate_pairs(engine, run.connection)
     if pairs:
@@ -282,16 +305,34 @@ def stage_customers(client: NetSuiteClient, engine: Engine, run: RunContext) -> 
     return CustomersStaged(run, dict(counts), pairs)
 
 
-def stage_invoices(client: NetSuiteClient, engine: Engine, run: RunContext) -> InvoicesStaged:
-    with _step(engine, run, client) as counts:
+def stage_invoices(
+    client: NetSuiteClient, engine: Engine, run: RunContext, *, count_requests: bool = True
+) -> InvoicesStaged:
+    with _step(engine, run, client if count_requests else None) as counts:
         counts.update(extract_invoices(client, engine, run))
     return InvoicesStaged(run, dict(counts))
 
 
-def write_records(engine: Engine, run: RunContext) -> RecordsWritten:
-    """Apply, then finish: the cursors move and the run succeeds in one transaction (R17)."""
+def write_customers(engine: Engine, run: RunContext) -> CustomersWritten:
+    """The customers' part of the write step on its own, so one process can write them while the
+    invoices are still being read (`stage_and_write`); `write_records` then writes the invoices."""
+    with _step(engine, run):
+        return _write_customers(engine, run)
+
+
+def _write_customers(engine: Engine, run: RunContext) -> CustomersWritten:
+    tree = customer_tree(engine, run)
+    return CustomersWritten(apply_customers(engine, run, tree), tree)
+
+
+def write_records(
+    engine: Engine, run: RunContext, customers: CustomersWritten | None = None
+) -> RecordsWritten:
+    """Apply (the customers too, unless `customers` says they are written), then finish: the cursors move
+    and the run succeeds in one transaction (R17)."""
     with _step(engine, run) as _counts:
-        applied = apply_run(engine, run)
+        customers = customers or _write_customers(engine, run)
+        applied = customers.counts + apply_invoices(engine, run, customers.tree)
         counts = report_counts(applied, ledger.add_counts(engine, run.run_id, {}))
         ledger.finish_run(engine, run, counts)
         held = run_history.record_outcomes(
@@ -303,6 +344,67 @@ def write_records(engine: Engine, run: RunContext) -> RecordsWritten:
         )
         drift = run_history.open_drift_count(engine, run.connection.merchant_id)
     return RecordsWritten(run, counts, held, drift)
+
+
+def stage_and_write(
+    client: NetSuiteClient, engine: Engine, run: RunContext, done: StepsDone | None = None
+) -> StepsDone:
+    """The steps after `begin` when one process runs them all (`run_sync`, a fleet run's connection): the
+    invoices are read in a thread while the customers are read, checked (R12) and written, so a first
+    sync's customer writes happen while NetSuite's invoice pages arrive instead of after them. Each step
+    keeps its failure semantics (the first failure is the run's), and nothing is written before R12 passed;
+    only the order differs from the asset job's, where each asset is a step of its own.
+
+    `done` is filled in as steps end. A blocked run (R12) returns without writing; a failure in either
+    thread stops the other at its next write (the run no longer holds its lease) and is raised once both
+    ended."""
+    done = done if done is not None else StepsDone()
+    before = client.stats.as_dict()
+    try:
+        with ThreadPoolExecutor(1, thread_name_prefix=f"invoices-of-run-{run.run_id}") as pool:
+            invoices_read = pool.submit(stage_invoices, client, engine, run, count_requests=False)
+            try:
+                done.customers = stage_customers(client, engine, run, count_requests=False)
+                customers = None if done.customers.blocked else write_customers(engine, run)
+            except BaseException as failed:
+                raise _first_failure(failed, invoices_read) from None
+            if customers is None:
+                with contextlib.suppress(Exception):  # stopped by the block itself (its lease is gone)
+                    invoices_read.result()
+                return done
+            done.invoices = _invoices_when_read(engine, run, invoices_read)
+    finally:
+        with contextlib.suppress(Exception):  # both reads shared one client: their requests counted once
+            ledger.add_counts(engine, run.run_id, _requests_since(client, before))
+    done.written = write_records(engine, run, customers)
+    return done
+
+
+def _first_failure(failed: BaseException, invoices_read: Future[InvoicesStaged]) -> BaseException:
+    """Once the invoices' thread ended too: its error if it failed first (ours then only says the lease
+    went with the failed run), else ours."""
+    try:
+        invoices_read.result()
+    except LeaseLost:
+        return failed
+    except Exception as theirs:
+        return theirs if isinstance(failed, LeaseLost) else failed
+    return failed
+
+
+def _invoices_when_read(
+    engine: Engine, run: RunContext, invoices_read: Future[InvoicesStaged]
+) -> InvoicesStaged:
+    """Wait for the invoices' thread. Interrupted while waiting, the run is marked cancelled, which stops
+    the thread at its next write instead of letting it read on."""
+    try:
+        return invoices_read.result()
+    except KeyboardInterrupt:
+        with contextlib.suppress(Exception):
+            ledger.fail_run(
+                engine, run.run_id, RunCancelled("cancelled by KeyboardInterrupt"), status=RunStatus.CANCELLED
+            )
+        raise
 
 
 def run_sync(
@@ -329,12 +431,11 @@ def run_sync(
         cancel=cancel,
         read_ahead=STREAMS,
     )
-    customers = stage_customers(client, engine, run)
-    if customers.blocked:
-        raise duplicates_error(connection.merchant_id, customers.duplicates)
-    stage_invoices(client, engine, run)
-    written = write_records(engine, run)
-    return RunReport(run.run_id, run.mode, written.counts)
+    done = stage_and_write(client, engine, run)
+    if done.written is None:
+        assert done.customers is not None  # noqa: S101 - only R12's block ends the steps without raising
+        raise duplicates_error(connection.merchant_id, done.customers.duplicates)
+    return RunReport(run.run_id, run.mode, done.written.counts)
 
 
 def end_of_step(engine: Engine, run: RunContext, dagster_run_id: str) -> None:

@@ -15,8 +15,9 @@ from resolve_sync.defs.schedules import nightly_sync
 from resolve_sync.defs.sensors import connections_sensor
 from resolve_sync.kinds import RunStatus
 from resolve_sync.names import AS_OF_TAG
+from resolve_sync.store.run_history import last_runs
 from resolve_sync.sync.ledger import fail_run, start_run
-from resolve_sync_tests.sync_helpers import AS_OF, connect, customers, sync_fixture
+from resolve_sync_tests.sync_helpers import AS_OF, connect, customers, invoices, sync_fixture
 
 pytestmark = pytest.mark.sandbox_fixture(sync_fixture())
 ASSETS = ("netsuite_customers", "netsuite_invoices", "resolve_records")
@@ -118,22 +119,26 @@ def test_a_bug_in_one_connection_keeps_what_it_recorded_and_the_others_go_on(
 ):
     from resolve_sync.sync import steps
 
-    real = steps.stage_invoices
+    real = steps.apply_invoices
 
-    def broken_for_beta(client, engine, run):
+    def broken_for_beta(engine, run, tree):  # a bug in the last step: beta's customers are written by then
         if run.connection.merchant_id == "beta":
             raise RuntimeError("boom in beta")
-        return real(client, engine, run)
+        return real(engine, run, tree)
 
-    monkeypatch.setattr(steps, "stage_invoices", broken_for_beta)
-    keys = [connect(store, sandbox_server, merchant=m).partition_key for m in ("acme", "beta", "zeta")]
-    result = _run_batch(instance, store, keys)
+    monkeypatch.setattr(steps, "apply_invoices", broken_for_beta)
+    connections = [connect(store, sandbox_server, merchant=m) for m in ("acme", "beta", "zeta")]
+    result = _run_batch(instance, store, [c.partition_key for c in connections])
     assert not result.success
     (failure,) = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
     assert "beta|2: RuntimeError: boom in beta" in failure.step_failure_data.user_failure_data.description
     assert sorted(_materializations(instance, "netsuite_customers")) == ["acme|2", "beta|2", "zeta|2"]
+    assert sorted(_materializations(instance, "netsuite_invoices")) == ["acme|2", "beta|2", "zeta|2"]
     assert sorted(_materializations(instance, "resolve_records")) == ["acme|2", "zeta|2"]
-    assert customers(store, "beta") == {} and customers(store, "zeta")
+    assert customers(store, "beta") and invoices(store, "beta") == {}
+    assert invoices(store, "zeta")
+    (beta_run,) = last_runs(store, connections[1].id)
+    assert beta_run.status == RunStatus.FAILED and "boom in beta" in (beta_run.error or "")
 
 
 def test_a_connection_another_run_holds_is_left_to_it_and_the_rest_sync(instance, store, sandbox_server):

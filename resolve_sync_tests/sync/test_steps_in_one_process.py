@@ -1,0 +1,123 @@
+"""One process running a whole sync reads the invoices while it reads, checks and writes the customers
+(`steps.stage_and_write`). Whichever side fails, the run fails with that side's own error, the other side
+stops, and the next run ends where a clean run would (R15); what both sides accumulate on the run (counts,
+pending cursors) survives their writing at the same moment."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from sqlalchemy import select
+
+from resolve_sync.kinds import RunMode, RunStatus
+from resolve_sync.netsuite.errors import NetSuiteUnavailable
+from resolve_sync.store.models import SyncCursor, SyncRun
+from resolve_sync.store.run_history import last_runs
+from resolve_sync.sync import ledger, steps
+from resolve_sync_tests.sync_helpers import AS_OF, connect, customers, invoices, sync, sync_fixture
+
+pytestmark = pytest.mark.sandbox_fixture(sync_fixture())
+
+DOWN = "NetSuite account 1234567 failed on its side (503); retrying later usually works."
+
+
+def _same_records(store, merchant: str, clean: str) -> None:
+    assert set(customers(store, merchant)) == set(customers(store, clean)) != set()
+    assert set(invoices(store, merchant)) == set(invoices(store, clean)) != set()
+
+
+def test_r15_netsuite_failing_on_the_invoices_after_the_customers_were_written(
+    store, sandbox_server, monkeypatch
+) -> None:
+    """The invoices' read fails once the customers are written: the run fails with NetSuite's error (not
+    with the lease the failure took from the customers' side), no invoice is written, and the next run
+    writes what a clean run writes."""
+    connection = connect(store, sandbox_server)
+    written = threading.Event()
+    write_customers, extract_invoices = steps.write_customers, steps.extract_invoices
+
+    def customers_then_signal(*args, **kwargs):
+        try:
+            return write_customers(*args, **kwargs)
+        finally:
+            written.set()
+
+    def netsuite_down_after_the_customers(*_args, **_kwargs):  # the fault
+        assert written.wait(timeout=60)
+        raise NetSuiteUnavailable(DOWN)
+
+    monkeypatch.setattr(steps, "write_customers", customers_then_signal)
+    monkeypatch.setattr(steps, "extract_invoices", netsuite_down_after_the_customers)
+    with pytest.raises(NetSuiteUnavailable, match="failed on its side"):
+        sync(store, sandbox_server, connection)
+    (failed,) = last_runs(store, connection.id)
+    assert failed.status == RunStatus.FAILED and "failed on its side" in (failed.error or "")
+    assert customers(store) and invoices(store) == {}
+
+    monkeypatch.setattr(steps, "write_customers", write_customers)
+    monkeypatch.setattr(steps, "extract_invoices", extract_invoices)
+    again = sync(store, sandbox_server, connection)
+    assert again.mode == RunMode.FULL  # the failed run moved no cursor
+    sync(store, sandbox_server, connect(store, sandbox_server, merchant="globex"))
+    _same_records(store, "acme", "globex")
+
+
+def test_r15_netsuite_failing_on_the_customers_stops_the_invoices_read(
+    store, sandbox_server, monkeypatch
+) -> None:
+    """The customers' read fails while the invoices are read: the run fails with that error, nothing is
+    written, and the invoices' thread has ended by the time the sync returns."""
+    connection = connect(store, sandbox_server)
+
+    def netsuite_down(*_args, **_kwargs):  # the fault
+        raise NetSuiteUnavailable(DOWN)
+
+    monkeypatch.setattr(steps, "extract_customers", netsuite_down)
+    with pytest.raises(NetSuiteUnavailable, match="failed on its side"):
+        sync(store, sandbox_server, connection)
+    assert not [t for t in threading.enumerate() if t.name.startswith("invoices-of-run-")]
+    (failed,) = last_runs(store, connection.id)
+    assert failed.status == RunStatus.FAILED and "failed on its side" in (failed.error or "")
+    assert customers(store) == {} and invoices(store) == {}
+    monkeypatch.undo()
+    sync(store, sandbox_server, connection)
+    sync(store, sandbox_server, connect(store, sandbox_server, merchant="globex"))
+    _same_records(store, "acme", "globex")
+
+
+def test_r17_both_streams_cursors_are_kept_and_the_next_run_is_incremental(store, sandbox_server) -> None:
+    connection = connect(store, sandbox_server)
+    sync(store, sandbox_server, connection)
+    with store.connect() as db:
+        streams = set(db.scalars(select(SyncCursor.stream).where(SyncCursor.connection_id == connection.id)))
+    assert streams == {"customers", "invoices"}
+    assert sync(store, sandbox_server, connection).mode == RunMode.INCREMENTAL
+
+
+def test_counts_and_pending_cursors_written_at_once_are_all_kept(store, sandbox_server) -> None:
+    """Two threads add to one run's counts and pending cursors at the same time, as the two reads do."""
+    connection = connect(store, sandbox_server)
+    run = ledger.start_run(
+        store, connection, as_of=AS_OF, full_refresh=False, subsidiary_id=2, dagster_run_id=None
+    )
+    rounds = 25
+    start = threading.Barrier(2)
+
+    def stream(name: str) -> None:
+        start.wait()
+        for _ in range(rounds):
+            ledger.add_counts(store, run.run_id, {f"{name}_read": 1, "netsuite_requests": 1})
+            ledger.remember_cursor(store, run, name, None)
+
+    threads = [threading.Thread(target=stream, args=(name,)) for name in ("customers", "invoices")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    with store.connect() as db:
+        counts, pending = db.execute(
+            select(SyncRun.counts, SyncRun.pending_cursors).where(SyncRun.id == run.run_id)
+        ).one()
+    assert counts == {"customers_read": rounds, "invoices_read": rounds, "netsuite_requests": 2 * rounds}
+    assert set(pending) == {"customers", "invoices"}
