@@ -5,7 +5,7 @@ uninterrupted run would (R15). The cursor moves only after the last batch commit
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -94,6 +94,36 @@ def apply_invoices(engine: Engine, ctx: RunContext, tree: CustomerTree) -> Count
     return counts
 
 
+def apply_invoices_as_staged(
+    engine: Engine, ctx: RunContext, tree: CustomerTree, staged: Iterable[list[str]]
+) -> Counter[str]:
+    """A full run's invoices, planned batch by batch as the reading thread stages them (`staged`: their ids,
+    in the order staged). A full read returns each invoice once, so this plans what `apply_invoices`
+    would: every invoice the run staged, and nothing staged before it (the sweep drops that)."""
+    counts: Counter[str] = Counter()
+    owners = lookups.customer_owners(engine, ctx.connection)
+    for batch in _rows_by_id(engine, StagedInvoice, ctx.connection.id, _regrouped(staged, BATCH)):
+        _apply_batch(
+            engine,
+            ctx,
+            batch,
+            counts,
+            lambda db, rows: _plan_invoices(db, ctx, rows, tree.facts, tree.ancestry, owners),
+        )
+    return counts
+
+
+def _regrouped(batches: Iterable[list[str]], size: int) -> Iterator[list[str]]:
+    pending: list[str] = []
+    for ids in batches:
+        pending += ids
+        while len(pending) >= size:
+            yield pending[:size]
+            pending = pending[size:]
+    if pending:
+        yield pending
+
+
 def _rows_to_plan(
     engine: Engine,
     ctx: RunContext,
@@ -162,15 +192,24 @@ def _chosen_rows(
                 select(table.netsuite_id).select_from(source).where(*conditions).order_by(table.netsuite_id)
             )
         )
-    for start in range(0, len(chosen), BATCH):
+    yield from _rows_by_id(
+        engine,
+        table,
+        connection_id,
+        (chosen[start : start + BATCH] for start in range(0, len(chosen), BATCH)),
+    )
+
+
+def _rows_by_id(
+    engine: Engine, table: Any, connection_id: int, batches: Iterable[list[str]]
+) -> Iterator[list[Mapping[str, Any]]]:
+    """Each batch of ids' staged rows, read by key, in key order."""
+    for ids in batches:
         with engine.connect() as db:
             yield list(
                 db.execute(
                     select(table)
-                    .where(
-                        table.connection_id == connection_id,
-                        table.netsuite_id.in_(chosen[start : start + BATCH]),
-                    )
+                    .where(table.connection_id == connection_id, table.netsuite_id.in_(ids))
                     .order_by(table.netsuite_id)
                 )
                 .mappings()

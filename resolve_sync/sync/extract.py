@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from operator import itemgetter
@@ -98,10 +98,16 @@ def opening_probes(
 
 
 def extract_customers(
-    client: NetSuiteClient, engine: Engine, ctx: RunContext, *, overlap: dt.timedelta = DEFAULT_OVERLAP
+    client: NetSuiteClient,
+    engine: Engine,
+    ctx: RunContext,
+    *,
+    overlap: dt.timedelta = DEFAULT_OVERLAP,
+    when_read: Callable[[], None] | None = None,
 ) -> dict[str, int]:
     """Customers in scope (R1, R9's box value), then any ancestors outside it (R5). An incremental read also
-    sees customers that left the subsidiary since, and stages them out of scope."""
+    sees customers that left the subsidiary since, and stages them out of scope. `when_read` is called
+    once the scope's pages are all read (the ancestors' few requests still to come)."""
     field = ctx.connection.filter_field_id
     since = _since(engine, ctx, "customers", overlap)
     if since is None:
@@ -116,6 +122,8 @@ def extract_customers(
                 engine, ctx, StagedCustomer, CUSTOMER_COLUMNS, _with_scope(engine, ctx, changes)
             )
             _unstage_deleted(engine, ctx, StagedCustomer, deleted.result())
+    if when_read is not None:
+        when_read()
     if ctx.full:
         _sweep(engine, ctx, StagedCustomer)
     ancestors = _stage_ancestors(client, engine, ctx)
@@ -124,14 +132,20 @@ def extract_customers(
 
 
 def extract_invoices(
-    client: NetSuiteClient, engine: Engine, ctx: RunContext, *, overlap: dt.timedelta = DEFAULT_OVERLAP
+    client: NetSuiteClient,
+    engine: Engine,
+    ctx: RunContext,
+    *,
+    overlap: dt.timedelta = DEFAULT_OVERLAP,
+    on_staged: Callable[[list[str]], None] | None = None,
 ) -> dict[str, int]:
-    """Invoices of the subsidiary dated within the 12 months before the run's logical date (R1)."""
+    """Invoices of the subsidiary dated within the 12 months before the run's logical date (R1).
+    `on_staged` gets the ids of each batch once it is committed to staging."""
     query = invoice_scan(subsidiary_id=ctx.subsidiary_id, since=ctx.invoice_window_start)
     since = _since(engine, ctx, "invoices", overlap)
     with _deleted_since(client, "invoice", since) as deleted:
         pages = full_scan(client, query) if since is None else _changes(client, query, since)
-        read, latest = _stage(engine, ctx, StagedInvoice, INVOICE_COLUMNS, pages)
+        read, latest = _stage(engine, ctx, StagedInvoice, INVOICE_COLUMNS, pages, on_staged=on_staged)
         if ctx.full:
             _sweep(engine, ctx, StagedInvoice)
         else:
@@ -323,6 +337,7 @@ def _stage(
     pages: Iterable[Rows],
     *,
     in_scope: bool | None = None,
+    on_staged: Callable[[list[str]], None] | None = None,
 ) -> tuple[int, dt.datetime | None]:
     read, latest_local = 0, ""
     buffer: list[dict[str, Any]] = []
@@ -340,11 +355,24 @@ def _stage(
                 latest_local = modified
         read += len(page)
         if len(buffer) >= STAGE_BATCH:
-            _upsert(engine, table, columns, _dedupe(buffer), ctx)
+            _upsert_and_tell(engine, table, columns, _dedupe(buffer), ctx, on_staged)
             buffer = []
     if buffer:
-        _upsert(engine, table, columns, _dedupe(buffer), ctx)
+        _upsert_and_tell(engine, table, columns, _dedupe(buffer), ctx, on_staged)
     return read, local_to_utc(latest_local, ctx.connection.account_timezone) if latest_local else None
+
+
+def _upsert_and_tell(
+    engine: Engine,
+    table: Any,
+    columns: tuple[str, ...],
+    rows: list[dict[str, Any]],
+    ctx: RunContext,
+    on_staged: Callable[[list[str]], None] | None,
+) -> None:
+    _upsert(engine, table, columns, rows, ctx)
+    if on_staged is not None:
+        on_staged([row["netsuite_id"] for row in rows])
 
 
 def _is_local_timestamp(text: str) -> bool:

@@ -34,11 +34,18 @@ from resolve_sync.store.database import shown_url
 from resolve_sync.store.models import utcnow
 from resolve_sync.store.run_leases import LeaseLost
 from resolve_sync.sync import ledger
-from resolve_sync.sync.apply import CustomerTree, apply_customers, apply_invoices, customer_tree
+from resolve_sync.sync.apply import (
+    CustomerTree,
+    apply_customers,
+    apply_invoices,
+    apply_invoices_as_staged,
+    customer_tree,
+)
 from resolve_sync.sync.cancellation import Cancellation, RunCancelled
 from resolve_sync.sync.duplicates import DuplicatePair, duplicate_pairs, duplicates_error
 from resolve_sync.sync.errors import StoreUnavailable, SyncConfigError
 from resolve_sync.sync.extract import extract_customers, extract_invoices, opening_probes
+from resolve_sync.sync.handoff import StagedBatches
 from resolve_sync.sync.ledger import RunContext
 from resolve_sync.sync.scope import resolve_subsidiary, subsidiary_option, validate_filter_field
 
@@ -293,12 +300,18 @@ def continue_or_begin(
 
 
 def stage_customers(
-    client: NetSuiteClient, engine: Engine, run: RunContext, *, count_requests: bool = True
+    client: NetSuiteClient,
+    engine: Engine,
+    run: RunContext,
+    *,
+    count_requests: bool = True,
+    when_read: Callable[[], None] | None = None,
 ) -> CustomersStaged:
     """Extract customers, then R12 over everything in scope. Duplicates block the run before any write.
-    `count_requests=False`: the caller counts the client's requests (another step shares the client)."""
+    `count_requests=False`: the caller counts the client's requests (another step shares the client).
+    `when_read`: called once the customers' pages are read (`extract_customers`)."""
     with _step(engine, run, client if count_requests else None) as counts:
-        counts.update(extract_customers(client, engine, run))
+        counts.update(extract_customers(client, engine, run, when_read=when_read))
         pairs = duplicate_pairs(engine, run.connection)
     if pairs:
         ledger.fail_run(engine, run.run_id, duplicates_error(run.connection.merchant_id, pairs))
@@ -306,10 +319,16 @@ def stage_customers(
 
 
 def stage_invoices(
-    client: NetSuiteClient, engine: Engine, run: RunContext, *, count_requests: bool = True
+    client: NetSuiteClient,
+    engine: Engine,
+    run: RunContext,
+    *,
+    count_requests: bool = True,
+    on_staged: Callable[[list[str]], None] | None = None,
 ) -> InvoicesStaged:
+    """`on_staged` gets each staged batch's ids as soon as it is committed (a writer waiting for them)."""
     with _step(engine, run, client if count_requests else None) as counts:
-        counts.update(extract_invoices(client, engine, run))
+        counts.update(extract_invoices(client, engine, run, on_staged=on_staged))
     return InvoicesStaged(run, dict(counts))
 
 
@@ -325,14 +344,27 @@ def _write_customers(engine: Engine, run: RunContext) -> CustomersWritten:
     return CustomersWritten(apply_customers(engine, run, tree), tree)
 
 
+def write_invoices_as_staged(
+    engine: Engine, run: RunContext, customers: CustomersWritten, staged: StagedBatches
+) -> Counter[str]:
+    """A full run's invoices written while they are read (`stage_and_write`), batch by batch as staged."""
+    with _step(engine, run):
+        return apply_invoices_as_staged(engine, run, customers.tree, staged)
+
+
 def write_records(
-    engine: Engine, run: RunContext, customers: CustomersWritten | None = None
+    engine: Engine,
+    run: RunContext,
+    customers: CustomersWritten | None = None,
+    invoices: Counter[str] | None = None,
 ) -> RecordsWritten:
-    """Apply (the customers too, unless `customers` says they are written), then finish: the cursors move
-    and the run succeeds in one transaction (R17)."""
+    """Apply what is not written yet (the customers unless `customers` says they are, the invoices unless
+    `invoices` counts them), then finish: the cursors move and the run succeeds in one transaction (R17)."""
     with _step(engine, run) as _counts:
         customers = customers or _write_customers(engine, run)
-        applied = customers.counts + apply_invoices(engine, run, customers.tree)
+        if invoices is None:
+            invoices = apply_invoices(engine, run, customers.tree)
+        applied = customers.counts + invoices
         counts = report_counts(applied, ledger.add_counts(engine, run.run_id, {}))
         ledger.finish_run(engine, run, counts)
         held = run_history.record_outcomes(
@@ -350,41 +382,73 @@ def stage_and_write(
     client: NetSuiteClient, engine: Engine, run: RunContext, done: StepsDone | None = None
 ) -> StepsDone:
     """The steps after `begin` when one process runs them all (`run_sync`, a fleet run's connection): the
-    invoices are read in a thread while the customers are read, checked (R12) and written, so a first
-    sync's customer writes happen while NetSuite's invoice pages arrive instead of after them. Each step
-    keeps its failure semantics (the first failure is the run's), and nothing is written before R12 passed;
-    only the order differs from the asset job's, where each asset is a step of its own.
+    invoices are read in a thread while the customers are read, checked (R12) and written, and on a full
+    run each batch of invoices is written as soon as it is staged, so the writes happen while NetSuite's
+    pages arrive instead of after them. Each step keeps its failure semantics (the first failure is the
+    run's), and nothing is written before R12 passed; only the order differs from the asset job's, where
+    each asset is a step of its own. An incremental run writes its invoices once all are read: which ones
+    it plans depends on the whole read (owners that changed, R5).
 
     `done` is filled in as steps end. A blocked run (R12) returns without writing; a failure in either
     thread stops the other at its next write (the run no longer holds its lease) and is raised once both
     ended."""
     done = done if done is not None else StepsDone()
+    staged = StagedBatches() if run.full else None
+    invoices: Counter[str] | None = None
     before = client.stats.as_dict()
     try:
         with ThreadPoolExecutor(1, thread_name_prefix=f"invoices-of-run-{run.run_id}") as pool:
-            invoices_read = pool.submit(stage_invoices, client, engine, run, count_requests=False)
+            reading: list[Future[InvoicesStaged]] = []
+
+            def read_invoices() -> (
+                None
+            ):  # once the customers' pages are in: they go first (the writes need them)
+                reading.append(pool.submit(_read_invoices, client, engine, run, staged))
+
             try:
-                done.customers = stage_customers(client, engine, run, count_requests=False)
-                customers = None if done.customers.blocked else write_customers(engine, run)
+                try:
+                    done.customers = stage_customers(
+                        client, engine, run, count_requests=False, when_read=read_invoices
+                    )
+                    customers = None if done.customers.blocked else write_customers(engine, run)
+                    if customers is not None and staged is not None:
+                        invoices = write_invoices_as_staged(engine, run, customers, staged)
+                finally:
+                    if staged is not None:
+                        staged.stop()  # the reader never waits on a writer that stopped
             except BaseException as failed:
-                raise _first_failure(failed, invoices_read) from None
+                raise _first_failure(failed, reading) from None
             if customers is None:
                 with contextlib.suppress(Exception):  # stopped by the block itself (its lease is gone)
-                    invoices_read.result()
+                    reading[0].result()
                 return done
-            done.invoices = _invoices_when_read(engine, run, invoices_read)
+            done.invoices = _invoices_when_read(engine, run, reading[0])
     finally:
         with contextlib.suppress(Exception):  # both reads shared one client: their requests counted once
             ledger.add_counts(engine, run.run_id, _requests_since(client, before))
-    done.written = write_records(engine, run, customers)
+    done.written = write_records(engine, run, customers, invoices)
     return done
 
 
-def _first_failure(failed: BaseException, invoices_read: Future[InvoicesStaged]) -> BaseException:
-    """Once the invoices' thread ended too: its error if it failed first (ours then only says the lease
-    went with the failed run), else ours."""
+def _read_invoices(
+    client: NetSuiteClient, engine: Engine, run: RunContext, staged: StagedBatches | None
+) -> InvoicesStaged:
     try:
-        invoices_read.result()
+        return stage_invoices(
+            client, engine, run, count_requests=False, on_staged=staged.put if staged is not None else None
+        )
+    finally:
+        if staged is not None:
+            staged.end()
+
+
+def _first_failure(failed: BaseException, reading: list[Future[InvoicesStaged]]) -> BaseException:
+    """Once the invoices' thread (if it started) ended too: its error if it failed first (ours then only
+    says the lease went with the failed run), else ours."""
+    if not reading:
+        return failed
+    try:
+        reading[0].result()
     except LeaseLost:
         return failed
     except Exception as theirs:

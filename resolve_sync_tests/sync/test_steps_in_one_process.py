@@ -15,7 +15,15 @@ from resolve_sync.netsuite.errors import NetSuiteUnavailable
 from resolve_sync.store.models import SyncCursor, SyncRun
 from resolve_sync.store.run_history import last_runs
 from resolve_sync.sync import ledger, steps
-from resolve_sync_tests.sync_helpers import AS_OF, connect, customers, invoices, sync, sync_fixture
+from resolve_sync_tests.sync_helpers import (
+    AS_OF,
+    connect,
+    customers,
+    invoices,
+    medium_account,
+    sync,
+    sync_fixture,
+)
 
 pytestmark = pytest.mark.sandbox_fixture(sync_fixture())
 
@@ -121,3 +129,34 @@ def test_counts_and_pending_cursors_written_at_once_are_all_kept(store, sandbox_
         ).one()
     assert counts == {"customers_read": rounds, "invoices_read": rounds, "netsuite_requests": 2 * rounds}
     assert set(pending) == {"customers", "invoices"}
+
+
+@pytest.mark.sandbox_fixture(medium_account(300, 6_000))
+def test_r15_a_first_sync_failing_halfway_through_its_invoices_then_run_again_equals_a_clean_run(
+    store, sandbox_server, monkeypatch
+) -> None:
+    """A first sync writes its invoices while it reads them; NetSuite failing on the fourth batch of six
+    leaves what was written (never a duplicate), and the next run ends as a clean sync does."""
+    from resolve_sync.store.models import StagedInvoice
+    from resolve_sync.sync import extract
+
+    connection = connect(store, sandbox_server)
+    upsert, invoice_batches = extract._upsert, []
+
+    def netsuite_down_on_the_fourth_invoice_batch(engine, table, *args, **kwargs):  # the fault
+        if table is StagedInvoice:
+            invoice_batches.append(1)
+            if len(invoice_batches) == 4:
+                raise NetSuiteUnavailable(DOWN)
+        return upsert(engine, table, *args, **kwargs)
+
+    monkeypatch.setattr(extract, "_upsert", netsuite_down_on_the_fourth_invoice_batch)
+    with pytest.raises(NetSuiteUnavailable, match="failed on its side"):
+        sync(store, sandbox_server, connection)
+    assert len(invoices(store)) <= 3_000  # at most the three batches staged before the failure
+    monkeypatch.undo()
+    again = sync(store, sandbox_server, connection)
+    assert again.mode == RunMode.FULL and again["invoices_read"] == 6_000
+    sync(store, sandbox_server, connect(store, sandbox_server, merchant="globex"))
+    _same_records(store, "acme", "globex")
+    assert len(invoices(store)) == 6_000
