@@ -410,6 +410,8 @@ def stage_and_write(
                     done.customers = stage_customers(
                         client, engine, run, count_requests=False, when_read=read_invoices
                     )
+                    if not reading:  # a read that never said its pages were in
+                        read_invoices()
                     customers = None if done.customers.blocked else write_customers(engine, run)
                     if customers is not None and staged is not None:
                         invoices = write_invoices_as_staged(engine, run, customers, staged)
