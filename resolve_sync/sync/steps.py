@@ -396,13 +396,13 @@ def stage_and_write(
     staged = StagedBatches() if run.full else None
     invoices: Counter[str] | None = None
     before = client.stats.as_dict()
+    split: list[dict[str, int]] = []  # the client's counts when the invoices' read began
     try:
         with ThreadPoolExecutor(1, thread_name_prefix=f"invoices-of-run-{run.run_id}") as pool:
             reading: list[Future[InvoicesStaged]] = []
 
-            def read_invoices() -> (
-                None
-            ):  # once the customers' pages are in: they go first (the writes need them)
+            def read_invoices() -> None:  # once the customers' pages are in: every write waits on them
+                split.append(client.stats.as_dict())
                 reading.append(pool.submit(_read_invoices, client, engine, run, staged))
 
             try:
@@ -421,15 +421,45 @@ def stage_and_write(
             except BaseException as failed:
                 raise _first_failure(failed, reading) from None
             if customers is None:
-                with contextlib.suppress(Exception):  # stopped by the block itself (its lease is gone)
-                    reading[0].result()
+                # Blocked (R12). An invoices' read that failed first made its error the run's: say that one.
+                if (failed_first := _reader_failure(reading[0])) is not None:
+                    raise failed_first
                 return done
             done.invoices = _invoices_when_read(engine, run, reading[0])
     finally:
         with contextlib.suppress(Exception):  # both reads shared one client: their requests counted once
             ledger.add_counts(engine, run.run_id, _requests_since(client, before))
+        _report_requests(done, client, before, split)
     done.written = write_records(engine, run, customers, invoices)
     return done
+
+
+def _reader_failure(read: Future[InvoicesStaged]) -> Exception | None:
+    """The invoices' thread's own error once it ended; None if it succeeded or only lost the lease (which
+    the run's failure took)."""
+    try:
+        read.result()
+    except LeaseLost:
+        return None
+    except Exception as error:
+        return error
+    return None
+
+
+def _report_requests(
+    done: StepsDone, client: NetSuiteClient, before: Mapping[str, int], split: list[dict[str, int]]
+) -> None:
+    """Each read's step result shows NetSuite requests as a step of its own would: the customers' those
+    made before the invoices' read began, the invoices' the rest (the ancestors' few included)."""
+    middle = split[0] if split else client.stats.as_dict()
+    if done.customers is not None:
+        done.customers = replace(
+            done.customers, counts={**done.customers.counts, **_requests_between(before, middle)}
+        )
+    if done.invoices is not None:
+        done.invoices = replace(
+            done.invoices, counts={**done.invoices.counts, **_requests_since(client, middle)}
+        )
 
 
 def _read_invoices(
@@ -447,15 +477,8 @@ def _read_invoices(
 def _first_failure(failed: BaseException, reading: list[Future[InvoicesStaged]]) -> BaseException:
     """Once the invoices' thread (if it started) ended too: its error if it failed first (ours then only
     says the lease went with the failed run), else ours."""
-    if not reading:
-        return failed
-    try:
-        reading[0].result()
-    except LeaseLost:
-        return failed
-    except Exception as theirs:
-        return theirs if isinstance(failed, LeaseLost) else failed
-    return failed
+    theirs = _reader_failure(reading[0]) if reading else None
+    return theirs if theirs is not None and isinstance(failed, LeaseLost) else failed
 
 
 def _invoices_when_read(
@@ -554,7 +577,10 @@ def _step(engine: Engine, run: RunContext, client: NetSuiteClient | None = None)
 
 def _requests_since(client: NetSuiteClient, before: Mapping[str, int]) -> dict[str, int]:
     """The NetSuite requests (and retries) the client made since `before`, under the run's count names."""
-    after = client.stats.as_dict()
+    return _requests_between(before, client.stats.as_dict())
+
+
+def _requests_between(before: Mapping[str, int], after: Mapping[str, int]) -> dict[str, int]:
     return {
         "netsuite_requests": after["requests"] - before.get("requests", 0),
         "retries": after["retries"] - before.get("retries", 0),

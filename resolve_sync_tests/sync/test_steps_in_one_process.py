@@ -160,3 +160,51 @@ def test_r15_a_first_sync_failing_halfway_through_its_invoices_then_run_again_eq
     sync(store, sandbox_server, connect(store, sandbox_server, merchant="globex"))
     _same_records(store, "acme", "globex")
     assert len(invoices(store)) == 6_000
+
+
+def test_r12_a_blocked_run_whose_invoices_read_failed_says_what_its_history_says(
+    store, sandbox_server, monkeypatch
+) -> None:
+    """Duplicates block the run (R12) while NetSuite fails on the invoices: whichever the run recorded first
+    is the error the sync raises, so the CLI and `resolve-sync status` tell the same story."""
+    from resolve_sync.sync.errors import DuplicatesFound
+    from resolve_sync_tests.sandbox_helpers import admin
+
+    with admin(sandbox_server.base_url) as control:
+        twin = {
+            "id": 61,
+            "entityid": "C61",
+            "companyname": "Initech",
+            "email": "x@initech.test",
+            "subsidiary": 2,
+        }
+        control.post("/_sandbox/records/customers", json={"records": [twin]}).raise_for_status()
+    connection = connect(store, sandbox_server)
+
+    def netsuite_down(*_args, **_kwargs):  # the fault
+        raise NetSuiteUnavailable(DOWN)
+
+    monkeypatch.setattr(steps, "extract_invoices", netsuite_down)
+    with pytest.raises((DuplicatesFound, NetSuiteUnavailable)) as raised:
+        sync(store, sandbox_server, connection)
+    (failed,) = last_runs(store, connection.id)
+    assert failed.status == RunStatus.FAILED
+    assert str(raised.value).splitlines()[0] in (failed.error or "")
+    assert customers(store) == {} and invoices(store) == {}
+
+
+def test_each_read_reports_its_own_requests_and_together_the_runs(store, sandbox_server) -> None:
+    """The customers' and invoices' step results (the fleet job's materialisation metadata) each carry the
+    NetSuite requests made for them; with the run's opening round trip they add up to the run's count."""
+    from resolve_sync_tests.sandbox_helpers import tba_client
+
+    connection = connect(store, sandbox_server)
+    with tba_client(sandbox_server) as client:
+        run = steps.begin(client, store, connection, as_of=AS_OF, read_ahead=steps.STREAMS)
+        opening = client.stats.as_dict()["requests"]
+        done = steps.stage_and_write(client, store, run)
+    assert done.customers is not None and done.invoices is not None and done.written is not None
+    customers_asked = done.customers.counts["netsuite_requests"]
+    invoices_asked = done.invoices.counts["netsuite_requests"]
+    assert customers_asked > 0 and invoices_asked > 0
+    assert opening + customers_asked + invoices_asked == done.written.counts["netsuite_requests"]
