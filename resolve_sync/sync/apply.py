@@ -76,22 +76,15 @@ def apply_customers(engine: Engine, ctx: RunContext, tree: CustomerTree) -> Coun
 
 def apply_invoices(engine: Engine, ctx: RunContext, tree: CustomerTree) -> Counter[str]:
     """After the customers: an invoice's owner must have its Resolve id, or the invoice is held back."""
-    counts: Counter[str] = Counter()
-    owners = lookups.customer_owners(engine, ctx.connection)
     affected = descendants_of(lookups.owners_changed_since(engine, ctx), tree.facts)
     everything = ctx.full or len(affected) > MAX_AFFECTED_CUSTOMERS
     extra = None if everything else StagedInvoice.entity.in_(sorted(affected))
-    for batch in _rows_to_plan(
-        engine, ctx, StagedInvoice, NetSuiteInvoiceLink, extra=extra, everything=everything
-    ):
-        _apply_batch(
-            engine,
-            ctx,
-            batch,
-            counts,
-            lambda db, rows: _plan_invoices(db, ctx, rows, tree.facts, tree.ancestry, owners),
-        )
-    return counts
+    return _write_invoices(
+        engine,
+        ctx,
+        tree,
+        _rows_to_plan(engine, ctx, StagedInvoice, NetSuiteInvoiceLink, extra=extra, everything=everything),
+    )
 
 
 def apply_invoices_as_staged(
@@ -100,9 +93,17 @@ def apply_invoices_as_staged(
     """A full run's invoices, planned batch by batch as the reading thread stages them (`staged`: their ids,
     in the order staged). A full read returns each invoice once, so this plans what `apply_invoices`
     would: every invoice the run staged, and nothing staged before it (the sweep drops that)."""
+    return _write_invoices(
+        engine, ctx, tree, _rows_by_id(engine, StagedInvoice, ctx.connection.id, _regrouped(staged, BATCH))
+    )
+
+
+def _write_invoices(
+    engine: Engine, ctx: RunContext, tree: CustomerTree, batches: Iterable[list[Mapping[str, Any]]]
+) -> Counter[str]:
     counts: Counter[str] = Counter()
     owners = lookups.customer_owners(engine, ctx.connection)
-    for batch in _rows_by_id(engine, StagedInvoice, ctx.connection.id, _regrouped(staged, BATCH)):
+    for batch in batches:
         _apply_batch(
             engine,
             ctx,
