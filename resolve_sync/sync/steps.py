@@ -422,8 +422,9 @@ def stage_and_write(
                 raise _first_failure(failed, reading) from None
             if customers is None:
                 # Blocked (R12). An invoices' read that failed first made its error the run's: say that one.
-                if (failed_first := _reader_failure(reading[0])) is not None:
-                    raise failed_first
+                theirs = _reader_failure(reading[0])
+                if theirs is not None and _recorded_error(engine, run) == ledger.describe(theirs):
+                    raise theirs
                 return done
             done.invoices = _invoices_when_read(engine, run, reading[0])
     finally:
@@ -432,6 +433,11 @@ def stage_and_write(
         _report_requests(done, client, before, split)
     done.written = write_records(engine, run, customers, invoices)
     return done
+
+
+def _recorded_error(engine: Engine, run: RunContext) -> str | None:
+    recorded = run_history.get_run(engine, run.run_id)
+    return recorded.error if recorded is not None else None
 
 
 def _reader_failure(read: Future[InvoicesStaged]) -> Exception | None:
