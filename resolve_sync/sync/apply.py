@@ -51,15 +51,9 @@ def customer_tree(engine: Engine, ctx: RunContext) -> CustomerTree:
     return CustomerTree(facts, top_level_ancestors({k: f.parent_id for k, f in facts.items()}))
 
 
-def apply_run(engine: Engine, ctx: RunContext) -> Counter[str]:
-    """Customers first (invoices need their owners' Resolve ids), then invoices."""
-    tree = customer_tree(engine, ctx)
-    counts = apply_customers(engine, ctx, tree)
-    counts.update(apply_invoices(engine, ctx, tree))
-    return counts
-
-
 def apply_customers(engine: Engine, ctx: RunContext, tree: CustomerTree) -> Counter[str]:
+    """Before the invoices (`apply_invoices` or `apply_invoices_as_staged`): they need their owners'
+    Resolve ids."""
     counts: Counter[str] = Counter()
     adopt = links_from_resolutions(resolutions(engine, ctx.connection.merchant_id))
     duplicates = pairs_by_netsuite_id(duplicate_pairs(engine, ctx.connection, tree.facts, tree.ancestry))
